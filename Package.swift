@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "denoise",
+    products: [
+        .executable(name: "denoise", targets: ["denoise"]),
+        .library(name: "DenoiseKit", targets: ["DenoiseKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, each wrapped by exactly one file of DenoiseKit.
+        .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+
+        .target(
+            name: "DenoiseKit",
+            dependencies: ["CSndFile", "CFFTW", "COpenBLAS", "CSoxr"]
+        ),
+        .executableTarget(
+            name: "denoise",
+            dependencies: [
+                "DenoiseKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DenoiseKitTests", dependencies: ["DenoiseKit"]),
+        // Runs the built `denoise` binary as a subprocess; depends on it so it is built first.
+        .testTarget(name: "denoiseTests", dependencies: ["denoise", "DenoiseKit"]),
+    ]
+)

@@ -1,0 +1,283 @@
+import Foundation
+
+/// Settings of one NMF training run: V ≈ W·H minimizing d_β(V | W·H) + λ·ΣH.
+public struct NMFConfiguration: Sendable, Equatable {
+    /// Number of dictionary atoms (columns of W).
+    public var rank: Int
+    /// Upper limit on iterations (one H update and one W update each).
+    public var iterations: Int
+    /// β of the β-divergence: 2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito.
+    public var beta: Float
+    /// λ ≥ 0, weight of the L1 penalty on H. With λ > 0 the columns of W are normalized inside the
+    /// cost (Le Roux et al. 2015, "Sparse NMF – half-baked or well done?") so the penalty cannot be
+    /// dodged by scaling W up and H down.
+    public var sparsity: Float
+    /// Stop once the cost decreases by less than this fraction between checks (0: never stop early).
+    public var tolerance: Double
+    /// How often (in iterations) the cost is evaluated for the stopping test and progress.
+    public var checkInterval: Int
+    public var seed: UInt64
+
+    public init(rank: Int, iterations: Int = 200, beta: Float = 1, sparsity: Float = 0,
+                tolerance: Double = 1e-4, checkInterval: Int = 10, seed: UInt64 = 0) {
+        self.rank = rank
+        self.iterations = iterations
+        self.beta = beta
+        self.sparsity = sparsity
+        self.tolerance = tolerance
+        self.checkInterval = checkInterval
+        self.seed = seed
+    }
+
+    /// The legal ranges of every parameter, checked in one place.
+    public func validate() throws(DenoiseError) {
+        guard rank >= 1 else { throw .invalidParameter("rank must be at least 1 (got \(rank))") }
+        guard iterations >= 1 else { throw .invalidParameter("iterations must be at least 1 (got \(iterations))") }
+        guard BetaDivergence.supportedRange.contains(beta) else {
+            throw .invalidParameter("beta must be between 0 and 2 (got \(beta))")
+        }
+        guard sparsity >= 0, sparsity.isFinite else {
+            throw .invalidParameter("sparsity must be a non-negative number (got \(sparsity))")
+        }
+        guard tolerance >= 0, tolerance.isFinite else {
+            throw .invalidParameter("tolerance must be a non-negative number (got \(tolerance))")
+        }
+        guard checkInterval >= 1 else { throw .invalidParameter("check interval must be at least 1 (got \(checkInterval))") }
+    }
+}
+
+/// The outcome of `NMF.factorize`.
+public struct NMFResult: Sendable {
+    /// [bins × rank], columns of unit Euclidean norm.
+    public var W: Matrix
+    /// [rank × frames].
+    public var H: Matrix
+    public var iterations: Int
+    /// d_β(V | W·H) + λ·ΣH after the last iteration.
+    public var finalCost: Double
+    /// The cost after every evaluation, with the iteration it was taken at (iteration 0 = the start).
+    public var costs: [(iteration: Int, cost: Double)]
+}
+
+/// Offline NMF with multiplicative updates (Lee & Seung; Févotte & Idier for general β).
+public enum NMF {
+    /// Factorizes `v` [bins × frames] into W [bins × rank] and H [rank × frames].
+    ///
+    /// - Parameters:
+    ///   - progress: called after each cost evaluation with (iteration, cost).
+    public static func factorize(
+        _ v: Matrix, configuration c: NMFConfiguration,
+        progress: ((_ iteration: Int, _ cost: Double) -> Void)? = nil
+    ) throws(DenoiseError) -> NMFResult {
+        try c.validate()
+        guard v.cols >= c.rank else {
+            throw .invalidParameter("rank \(c.rank) is larger than the number of spectrogram frames (\(v.cols))")
+        }
+        guard v.rows >= 1 else { throw .invalidParameter("the spectrogram has no frequency bins") }
+        var state = Trainer(v: v, configuration: c)
+        return state.run(progress: progress)
+    }
+}
+
+/// The training loop's state and scratch buffers, all allocated once.
+private struct Trainer {
+    let v: Matrix
+    let c: NMFConfiguration
+    let div: BetaDivergence
+    let bins: Int, frames: Int, rank: Int
+    var W: Matrix, H: Matrix
+    var model: Matrix          // Λ = W·H           [bins × frames]
+    var negative: Matrix       // V ⊙ Λ^(β−2)       [bins × frames]
+    var positive: Matrix       // Λ^(β−1)           [bins × frames] (unused for β = 1)
+    var numH: Matrix, denH: Matrix   // [rank × frames]
+    var numW: Matrix, denW: Matrix   // [bins × rank]
+
+    init(v: Matrix, configuration c: NMFConfiguration) {
+        self.v = v
+        self.c = c
+        div = BetaDivergence(beta: c.beta)
+        bins = v.rows; frames = v.cols; rank = c.rank
+        (W, H) = Self.initialFactors(v, rank: c.rank, seed: c.seed)
+        model = Matrix(rows: bins, cols: frames)
+        negative = div.needsNegativePart ? Matrix(rows: bins, cols: frames) : Matrix(rows: 0, cols: 0)
+        positive = div.needsPositivePart && c.beta != 2 ? Matrix(rows: bins, cols: frames) : Matrix(rows: 0, cols: 0)
+        numH = Matrix(rows: rank, cols: frames); denH = Matrix(rows: rank, cols: frames)
+        numW = Matrix(rows: bins, cols: rank); denW = Matrix(rows: bins, cols: rank)
+    }
+
+    /// W starts from randomly chosen frames of V (plus a little noise so no entry is zero), with unit
+    /// columns; H starts uniform random, scaled so that W·H has the mean of V.
+    static func initialFactors(_ v: Matrix, rank: Int, seed: UInt64) -> (Matrix, Matrix) {
+        var rng = SeededGenerator(seed: seed)
+        let bins = v.rows, frames = v.cols
+        let meanV = max(v.storage.reduce(0, +) / Float(max(v.count, 1)), BetaDivergence.floor)
+        var W = Matrix(rows: bins, cols: rank)
+        for k in 0..<rank {
+            let t = Int(rng.next() % UInt64(frames))
+            for f in 0..<bins { W[f, k] = v[f, t] + meanV * (0.1 + rng.nextUnitFloat()) }
+        }
+        _ = normalizeColumns(&W)
+        var H = Matrix(rows: rank, cols: frames)
+        for i in 0..<H.count { H.storage[i] = 0.5 + rng.nextUnitFloat() }
+        let model = Matrix.product(W, H)
+        let scale = meanV / max(model.storage.reduce(0, +) / Float(model.count), BetaDivergence.floor)
+        for i in 0..<H.count { H.storage[i] *= scale }
+        return (W, H)
+    }
+
+    mutating func run(progress: ((Int, Double) -> Void)?) -> NMFResult {
+        Matrix.multiply(W, H, into: &model)
+        var cost = currentCost()
+        var costs = [(iteration: 0, cost: cost)]
+        progress?(0, cost)
+        var done = 0
+        for it in 1...c.iterations {
+            updateH()
+            Matrix.multiply(W, H, into: &model)
+            updateW()
+            Matrix.multiply(W, H, into: &model)
+            done = it
+            if it % c.checkInterval == 0 || it == c.iterations {
+                let previous = cost
+                cost = currentCost()
+                costs.append((it, cost))
+                progress?(it, cost)
+                if c.tolerance > 0, previous - cost < c.tolerance * abs(previous) { break }
+            }
+        }
+        return NMFResult(W: W, H: H, iterations: done, finalCost: cost, costs: costs)
+    }
+
+    func currentCost() -> Double {
+        var cost = div.cost(v, model)
+        if c.sparsity > 0 { cost += Double(c.sparsity) * H.storage.reduce(0.0) { $0 + Double($1) } }
+        return cost
+    }
+
+    /// Fills `negative` and `positive` from V and the current model Λ.
+    mutating func computeGradientParts() {
+        let count = v.count
+        v.storage.withUnsafeBufferPointer { pv in
+            model.storage.withUnsafeMutableBufferPointer { pm in
+                negative.storage.withUnsafeMutableBufferPointer { pa in
+                    positive.storage.withUnsafeMutableBufferPointer { pb in
+                        div.gradientParts(v: pv.baseAddress!, model: pm.baseAddress!, count: count,
+                                          negative: pa.baseAddress ?? pm.baseAddress!, positive: pb.baseAddress ?? pm.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    /// H ← H ⊙ (Wᵀ·A / (Wᵀ·B + λ))^γ
+    mutating func updateH() {
+        computeGradientParts()
+        Matrix.multiply(W, div.needsNegativePart ? negative : v, into: &numH, transposeA: true)
+        if div.needsPositivePart {
+            Matrix.multiply(W, div.beta == 2 ? model : positive, into: &denH, transposeA: true)
+            if c.sparsity > 0 { for i in 0..<denH.count { denH.storage[i] += c.sparsity } }
+        } else {
+            // β = 1: Wᵀ·1 is the column sums of W, the same for every frame.
+            let sums = columnSums(W)
+            denH.storage.withUnsafeMutableBufferPointer { d in
+                for t in 0..<frames { for k in 0..<rank { d[k + t * rank] = sums[k] + c.sparsity } }
+            }
+        }
+        applyUpdate(&H, numH, denH)
+    }
+
+    /// W ← W ⊙ (A·Hᵀ / B·Hᵀ)^γ, then columns renormalized (see `NMFConfiguration.sparsity`).
+    mutating func updateW() {
+        computeGradientParts()
+        Matrix.multiply(div.needsNegativePart ? negative : v, H, into: &numW, transposeB: true)
+        if div.needsPositivePart {
+            Matrix.multiply(div.beta == 2 ? model : positive, H, into: &denW, transposeB: true)
+        } else {
+            // β = 1: 1·Hᵀ is the row sums of H, the same for every bin.
+            let sums = rowSums(H)
+            denW.storage.withUnsafeMutableBufferPointer { d in
+                for k in 0..<rank { for f in 0..<bins { d[f + k * bins] = sums[k] } }
+            }
+        }
+        if c.sparsity > 0 {
+            // Gradient of the cost through the normalization W/‖W‖ (Le Roux et al. 2015, eq. 21):
+            // each column's numerator gains w·(wᵀ·den) and its denominator w·(wᵀ·num).
+            for k in 0..<rank {
+                var wDen: Float = 0, wNum: Float = 0
+                for f in 0..<bins {
+                    wDen += W[f, k] * denW[f, k]
+                    wNum += W[f, k] * numW[f, k]
+                }
+                for f in 0..<bins {
+                    numW[f, k] += W[f, k] * wDen
+                    denW[f, k] += W[f, k] * wNum
+                }
+            }
+            applyUpdate(&W, numW, denW)
+            _ = normalizeColumns(&W)
+        } else {
+            applyUpdate(&W, numW, denW)
+            // Unit columns with H rescaled to match: W·H and hence the cost are unchanged.
+            let norms = normalizeColumns(&W)
+            H.storage.withUnsafeMutableBufferPointer { h in
+                for t in 0..<frames { for k in 0..<rank { h[k + t * rank] *= norms[k] } }
+            }
+        }
+    }
+
+    func applyUpdate(_ x: inout Matrix, _ num: Matrix, _ den: Matrix) {
+        let count = x.count
+        x.storage.withUnsafeMutableBufferPointer { px in
+            num.storage.withUnsafeBufferPointer { pn in
+                den.storage.withUnsafeBufferPointer { pd in
+                    div.multiplicativeUpdate(px.baseAddress!, numerator: pn.baseAddress!, denominator: pd.baseAddress!, count: count)
+                }
+            }
+        }
+    }
+}
+
+/// Scales every column of `m` to unit Euclidean norm and returns the norms it had
+/// (an all-zero column is left as it is and reports norm 1).
+@discardableResult
+func normalizeColumns(_ m: inout Matrix) -> [Float] {
+    let rows = m.rows
+    var norms = [Float](repeating: 1, count: m.cols)
+    m.storage.withUnsafeMutableBufferPointer { p in
+        for k in 0..<m.cols {
+            let col = p.baseAddress! + k * rows
+            var s: Float = 0
+            for f in 0..<rows { s += col[f] * col[f] }
+            let n = s.squareRoot()
+            guard n > 0 else { continue }
+            norms[k] = n
+            let inv = 1 / n
+            for f in 0..<rows { col[f] *= inv }
+        }
+    }
+    return norms
+}
+
+/// Σ over rows of each column: [cols].
+func columnSums(_ m: Matrix) -> [Float] {
+    var sums = [Float](repeating: 0, count: m.cols)
+    m.storage.withUnsafeBufferPointer { p in
+        for k in 0..<m.cols {
+            var s: Float = 0
+            for f in 0..<m.rows { s += p[f + k * m.rows] }
+            sums[k] = s
+        }
+    }
+    return sums
+}
+
+/// Σ over columns of each row: [rows].
+func rowSums(_ m: Matrix) -> [Float] {
+    var sums = [Float](repeating: 0, count: m.rows)
+    m.storage.withUnsafeBufferPointer { p in
+        sums.withUnsafeMutableBufferPointer { s in
+            for t in 0..<m.cols { for k in 0..<m.rows { s[k] += p[k + t * m.rows] } }
+        }
+    }
+    return sums
+}

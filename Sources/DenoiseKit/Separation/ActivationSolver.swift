@@ -1,0 +1,97 @@
+/// Solves V ≈ W·H for the activations H ≥ 0 with the dictionary W fixed, by the multiplicative
+/// updates of `NMF` restricted to H (each one a majorization-minimization step: the cost never rises).
+///
+/// What does not change across iterations is computed once: Wᵀ·1 (β = 1), WᵀW and WᵀV (β = 2).
+/// Each frame's activations depend only on that frame, so solving frames in blocks gives the same
+/// H as solving the whole signal at once. Scratch buffers are allocated once for `capacity` frames.
+final class ActivationSolver {
+    let W: Matrix
+    let divergence: BetaDivergence
+    let sparsity: Float
+    let iterations: Int
+    let capacity: Int
+    var bins: Int { W.rows }
+    var rank: Int { W.cols }
+
+    private let columnSums: [Float]      // Wᵀ·1            [rank]
+    private let gram: Matrix             // WᵀW             [rank × rank] (β = 2)
+    private let model: UnsafeMutablePointer<Float>     // Λ = W·H     [bins × capacity]
+    private let negative: UnsafeMutablePointer<Float>  // V ⊙ Λ^(β−2) [bins × capacity]
+    private let positive: UnsafeMutablePointer<Float>  // Λ^(β−1)     [bins × capacity]
+    private let numerator: UnsafeMutablePointer<Float>   // [rank × capacity]
+    private let denominator: UnsafeMutablePointer<Float> // [rank × capacity]
+
+    init(atoms W: Matrix, beta: Float, sparsity: Float, iterations: Int, capacity: Int) {
+        self.W = W
+        divergence = BetaDivergence(beta: beta)
+        self.sparsity = sparsity
+        self.iterations = iterations
+        self.capacity = capacity
+        columnSums = DenoiseKit.columnSums(W)
+        gram = beta == 2 ? Matrix.product(W, W, transposeA: true) : Matrix(rows: 0, cols: 0)
+        let big = W.rows * capacity, small = W.cols * capacity
+        model = .allocate(capacity: big)
+        negative = .allocate(capacity: big)
+        positive = .allocate(capacity: big)
+        numerator = .allocate(capacity: small)
+        denominator = .allocate(capacity: small)
+    }
+
+    deinit {
+        for p in [model, negative, positive, numerator, denominator] { p.deallocate() }
+    }
+
+    /// Solves for `frames` (≤ capacity) columns of `v` [bins × frames], writing `h` [rank × frames].
+    func solve(v: UnsafePointer<Float>, frames n: Int, h: UnsafeMutablePointer<Float>) {
+        precondition(n <= capacity)
+        guard n > 0 else { return }
+        let bins = self.bins, rank = self.rank, count = bins * n
+        initialize(v: v, frames: n, h: h)
+        W.storage.withUnsafeBufferPointer { pw in
+            let w = pw.baseAddress!
+            if divergence.beta == 2 {
+                // Numerator WᵀV is constant; the denominator (WᵀW)·H + λ costs only rank² per frame.
+                BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w, lda: bins, b: v, ldb: bins, c: numerator, ldc: rank)
+                gram.storage.withUnsafeBufferPointer { g in
+                    for _ in 0..<iterations {
+                        BLAS.gemm(m: rank, n: n, k: rank, a: g.baseAddress!, lda: rank, b: h, ldb: rank, c: denominator, ldc: rank)
+                        if sparsity > 0 { for i in 0..<(rank * n) { denominator[i] += sparsity } }
+                        divergence.multiplicativeUpdate(h, numerator: numerator, denominator: denominator, count: rank * n)
+                    }
+                }
+                return
+            }
+            for _ in 0..<iterations {
+                BLAS.gemm(m: bins, n: n, k: rank, a: w, lda: bins, b: h, ldb: rank, c: model, ldc: bins)
+                divergence.gradientParts(v: v, model: model, count: count, negative: negative, positive: positive)
+                BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w, lda: bins, b: negative, ldb: bins, c: numerator, ldc: rank)
+                if divergence.needsPositivePart {
+                    BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w, lda: bins, b: positive, ldb: bins, c: denominator, ldc: rank)
+                    if sparsity > 0 { for i in 0..<(rank * n) { denominator[i] += sparsity } }
+                    divergence.multiplicativeUpdate(h, numerator: numerator, denominator: denominator, count: rank * n)
+                } else {
+                    // β = 1: H ← H ⊙ Wᵀ(V/Λ) / (Wᵀ1 + λ), the denominator shared by all frames.
+                    columnSums.withUnsafeBufferPointer { cs in
+                        for t in 0..<n {
+                            let ht = h + t * rank, nt = numerator + t * rank
+                            for k in 0..<rank { ht[k] *= nt[k] / (cs[k] + sparsity) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every activation of a frame starts equal, at the value that makes Σ_f (W·H)_ft = Σ_f V_ft:
+    /// a start that depends only on the frame itself and scales with it.
+    private func initialize(v: UnsafePointer<Float>, frames n: Int, h: UnsafeMutablePointer<Float>) {
+        let total = max(columnSums.reduce(0, +), BetaDivergence.floor)
+        for t in 0..<n {
+            let col = v + t * bins
+            var s: Float = 0
+            for f in 0..<bins { s += col[f] }
+            let start = max(s / total, BetaDivergence.floor)
+            (h + t * rank).update(repeating: start, count: rank)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Finds the dictionaries shipped with denoise (`Dictionaries/` in the source tree, or
+/// `PREFIX/share/denoise/Dictionaries` after `make install`).
+public enum ShippedDictionaries {
+    /// The folder holding `speech.safetensors`, `noise.safetensors` and `noise/<type>.safetensors`,
+    /// searched in this order: `$DENOISE_DICTIONARIES`; `../share/denoise/Dictionaries` and
+    /// `Dictionaries` beside the executable; the source checkout this library was built from.
+    public static func directory() -> String? {
+        var candidates: [String] = []
+        if let env = ProcessInfo.processInfo.environment["DENOISE_DICTIONARIES"], !env.isEmpty { candidates.append(env) }
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        candidates.append(exe.appendingPathComponent("../share/denoise/Dictionaries").standardized.path)
+        candidates.append(exe.appendingPathComponent("Dictionaries").path)
+        // Sources/DenoiseKit/Separation/ShippedDictionaries.swift → the checkout's Dictionaries/.
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../../Dictionaries").standardized.path
+        candidates.append(source)
+        return candidates.first { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("speech.safetensors")) }
+    }
+
+    public static func speechPath() throws(DenoiseError) -> String {
+        try path("speech.safetensors")
+    }
+
+    public static func noisePath() throws(DenoiseError) -> String {
+        try path("noise.safetensors")
+    }
+
+    /// Names of the per-type noise dictionaries (e.g. "babble_cafe"), sorted.
+    public static func noiseTypes() -> [String] {
+        guard let dir = directory(),
+              let names = try? FileManager.default.contentsOfDirectory(atPath: (dir as NSString).appendingPathComponent("noise"))
+        else { return [] }
+        return names.filter { $0.hasSuffix(".safetensors") }.map { String($0.dropLast(".safetensors".count)) }.sorted()
+    }
+
+    /// A `--noise` argument: an existing path as it is, else the name of a shipped noise type.
+    public static func resolveNoise(_ argument: String) throws(DenoiseError) -> String {
+        if FileManager.default.fileExists(atPath: argument) || argument.contains("/") || argument.hasSuffix(".safetensors") {
+            return argument
+        }
+        if argument == "general" { return try noisePath() }
+        let types = noiseTypes()
+        guard types.contains(argument) else {
+            throw .invalidParameter("'\(argument)' is neither a dictionary file nor a shipped noise type (see 'denoise dictionaries'; types: \(types.joined(separator: ", ")))")
+        }
+        return try path("noise/\(argument).safetensors")
+    }
+
+    private static func path(_ name: String) throws(DenoiseError) -> String {
+        guard let dir = directory() else {
+            throw .invalidParameter("the shipped dictionaries were not found; set DENOISE_DICTIONARIES to the Dictionaries folder or pass --speech and --noise")
+        }
+        let p = (dir as NSString).appendingPathComponent(name)
+        guard FileManager.default.fileExists(atPath: p) else { throw .invalidDictionary(path: p, reason: "no such file") }
+        return p
+    }
+}

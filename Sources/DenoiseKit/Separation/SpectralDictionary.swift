@@ -1,0 +1,200 @@
+import Foundation
+
+/// A learned set of spectral atoms W [bins × rank] with the analysis settings it was learned under.
+///
+/// Stored as a safetensors file: an 8-byte little-endian header length, a JSON header, then raw
+/// little-endian data. One tensor `W`, dtype F32, shape [bins, rank] in row-major order, and
+/// `__metadata__` strings (see `metadata`). Python reads it with `safetensors.numpy.load_file`.
+public struct SpectralDictionary: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case speech, noise }
+
+    public static let formatName = "denoise-dictionary"
+    public static let formatVersion = 1
+
+    /// [bins × rank], one atom per column, columns of unit Euclidean norm.
+    public var atoms: Matrix
+    public var kind: Kind
+    public var sampleRate: Int
+    public var stft: STFTConfiguration
+    /// The spectrogram is |X|^spectrumExponent (1: magnitude).
+    public var spectrumExponent: Float
+    /// NMF settings the atoms were trained with.
+    public var beta: Float
+    public var sparsity: Float
+    public var iterations: Int
+    /// Free-form provenance (e.g. "source", "training_cost"), stored with the standard keys.
+    public var extraMetadata: [String: String]
+    /// Where it was loaded from (for messages); not stored in the file.
+    public var origin: String?
+
+    public var rank: Int { atoms.cols }
+    public var bins: Int { atoms.rows }
+
+    public init(atoms: Matrix, kind: Kind, sampleRate: Int, stft: STFTConfiguration, spectrumExponent: Float = 1,
+                beta: Float, sparsity: Float = 0, iterations: Int, extraMetadata: [String: String] = [:],
+                origin: String? = nil) {
+        self.atoms = atoms
+        self.kind = kind
+        self.sampleRate = sampleRate
+        self.stft = stft
+        self.spectrumExponent = spectrumExponent
+        self.beta = beta
+        self.sparsity = sparsity
+        self.iterations = iterations
+        self.extraMetadata = extraMetadata
+        self.origin = origin
+    }
+
+    /// Every `__metadata__` entry the file carries.
+    public var metadata: [String: String] {
+        var m = extraMetadata
+        m["format"] = Self.formatName
+        m["version"] = String(Self.formatVersion)
+        m["kind"] = kind.rawValue
+        m["sample_rate"] = String(sampleRate)
+        m["n_fft"] = String(stft.nFFT)
+        m["hop"] = String(stft.hop)
+        m["window"] = "hann"
+        m["spectrum_exponent"] = String(spectrumExponent)
+        m["beta"] = String(beta)
+        m["rank"] = String(rank)
+        m["sparsity"] = String(sparsity)
+        m["iterations"] = String(iterations)
+        return m
+    }
+
+    // MARK: - Writing
+
+    /// The file's bytes.
+    public func encoded() -> Data {
+        let byteCount = atoms.count * 4
+        let header: [String: Any] = [
+            "__metadata__": metadata,
+            "W": ["dtype": "F32", "shape": [bins, rank], "data_offsets": [0, byteCount]] as [String: Any],
+        ]
+        var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad the header with spaces so the data starts 8-byte aligned, as safetensors writers do.
+        while (8 + json.count) % 8 != 0 { json.append(0x20) }
+        var data = Data(capacity: 8 + json.count + byteCount)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(json)
+        // Row-major [bins, rank] = our column-major W transposed.
+        let rowMajor = atoms.transposed().storage.map { $0.bitPattern.littleEndian }
+        rowMajor.withUnsafeBytes { data.append(contentsOf: $0) }
+        return data
+    }
+
+    /// Writes the file atomically (temporary file, then rename).
+    public func write(to path: String) throws(DenoiseError) {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .unwritableOutput(path: path, reason: "the folder '\(dir)' does not exist")
+        }
+        do {
+            try encoded().write(to: url, options: .atomic)
+        } catch {
+            throw .unwritableOutput(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
+    // MARK: - Reading
+
+    public static func load(_ path: String) throws(DenoiseError) -> SpectralDictionary {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .invalidDictionary(path: path, reason: "no such file")
+        }
+        guard !isDirectory.boolValue else { throw .invalidDictionary(path: path, reason: "it is a directory") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .invalidDictionary(path: path, reason: "the file cannot be read")
+        }
+        return try decode(data, path: path)
+    }
+
+    /// Parses a dictionary file's bytes; `path` only names the file in errors.
+    public static func decode(_ data: Data, path: String = "<data>") throws(DenoiseError) -> SpectralDictionary {
+        func fail(_ reason: String) -> DenoiseError { .invalidDictionary(path: path, reason: reason) }
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8 else { throw fail("the file is too short to be a safetensors file (\(bytes.count) bytes)") }
+        var headerLength: UInt64 = 0
+        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard headerLength >= 2, headerLength <= UInt64(bytes.count - 8) else {
+            throw fail("the header length \(headerLength) does not fit a file of \(bytes.count) bytes (truncated or not safetensors)")
+        }
+        let headerEnd = 8 + Int(headerLength)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
+              let header = object as? [String: Any] else {
+            throw fail("the header is not valid JSON")
+        }
+        guard let metadata = header["__metadata__"] as? [String: String] else { throw fail("no __metadata__ strings in the header") }
+        guard metadata["format"] == formatName else {
+            throw fail("metadata format is '\(metadata["format"] ?? "missing")', expected '\(formatName)'")
+        }
+        if let v = metadata["version"], let n = Int(v), n > formatVersion {
+            throw fail("format version \(n) is newer than this program reads (\(formatVersion))")
+        }
+        guard let tensor = header["W"] as? [String: Any] else { throw fail("no tensor named 'W'") }
+        guard let dtype = tensor["dtype"] as? String, dtype == "F32" else {
+            throw fail("tensor W has dtype \(tensor["dtype"].map { "\($0)" } ?? "missing"), expected F32")
+        }
+        guard let shape = tensor["shape"] as? [Int], shape.count == 2, shape[0] >= 1, shape[1] >= 1 else {
+            throw fail("tensor W must have a 2-D shape [bins, rank]")
+        }
+        guard let offsets = tensor["data_offsets"] as? [Int], offsets.count == 2 else { throw fail("tensor W has no data_offsets") }
+        let (bins, rank) = (shape[0], shape[1])
+        guard bins <= 1 << 20, rank <= 1 << 20, offsets[0] >= 0, offsets[1] - offsets[0] == bins * rank * 4 else {
+            throw fail("tensor W of shape [\(bins), \(rank)] does not match its data offsets \(offsets)")
+        }
+        guard headerEnd + offsets[1] <= bytes.count else {
+            throw fail("the data ends at byte \(headerEnd + offsets[1]) but the file has \(bytes.count) bytes (truncated)")
+        }
+
+        func int(_ key: String) throws(DenoiseError) -> Int {
+            guard let s = metadata[key], let v = Int(s) else { throw fail("metadata '\(key)' is missing or not an integer") }
+            return v
+        }
+        func float(_ key: String, default d: Float? = nil) throws(DenoiseError) -> Float {
+            guard let s = metadata[key] else {
+                if let d { return d }
+                throw fail("metadata '\(key)' is missing")
+            }
+            guard let v = Float(s), v.isFinite else { throw fail("metadata '\(key)' = '\(s)' is not a number") }
+            return v
+        }
+        guard let kindName = metadata["kind"], let kind = Kind(rawValue: kindName) else {
+            throw fail("metadata 'kind' is '\(metadata["kind"] ?? "missing")', expected 'speech' or 'noise'")
+        }
+        if let w = metadata["window"], w != "hann" { throw fail("window '\(w)' is not supported (only 'hann')") }
+        let stft = STFTConfiguration(nFFT: try int("n_fft"), hop: try int("hop"))
+        do { try stft.validate() } catch { throw fail(error.description) }
+        guard stft.bins == bins else { throw fail("tensor W has \(bins) rows but n_fft \(stft.nFFT) needs \(stft.bins)") }
+        let sampleRate = try int("sample_rate")
+        guard (1000...768_000).contains(sampleRate) else { throw fail("sample_rate \(sampleRate) is out of range") }
+        let exponent = try float("spectrum_exponent", default: 1)
+        guard exponent > 0, exponent <= 4 else { throw fail("spectrum_exponent \(exponent) is out of range") }
+
+        var atoms = Matrix(rows: bins, cols: rank)
+        let base = headerEnd + offsets[0]
+        for f in 0..<bins {
+            for k in 0..<rank {
+                let o = base + 4 * (f * rank + k)
+                let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                let x = Float(bitPattern: bits)
+                guard x.isFinite, x >= 0 else { throw fail("W[\(f), \(k)] = \(x) is not a finite non-negative number") }
+                atoms[f, k] = x
+            }
+        }
+        let standard: Set = ["format", "version", "kind", "sample_rate", "n_fft", "hop", "window", "spectrum_exponent",
+                             "beta", "rank", "sparsity", "iterations"]
+        return SpectralDictionary(
+            atoms: atoms, kind: kind, sampleRate: sampleRate, stft: stft, spectrumExponent: exponent,
+            beta: try float("beta", default: 1), sparsity: try float("sparsity", default: 0),
+            iterations: Int(metadata["iterations"] ?? "") ?? 0,
+            extraMetadata: metadata.filter { !standard.contains($0.key) }, origin: path)
+    }
+
+    /// "speech dictionary 'speech.safetensors'" (or without a name when it was not loaded from a file).
+    public var label: String { origin.map { "\(kind.rawValue) dictionary '\($0)'" } ?? "\(kind.rawValue) dictionary" }
+}

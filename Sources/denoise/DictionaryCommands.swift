@@ -1,0 +1,49 @@
+import ArgumentParser
+import DenoiseKit
+import Foundation
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a dictionary's metadata and shape.",
+        discussion: "Example:\n  denoise inspect Dictionaries/speech.safetensors --json")
+
+    @Argument(help: "A dictionary file or a shipped noise type.")
+    var dictionary: String
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let path = try ShippedDictionaries.resolveNoise(dictionary)
+            let d = try SpectralDictionary.load(path)
+            var fields = d.metadata
+            fields["shape"] = "[\(d.bins), \(d.rank)]"
+            fields["path"] = path
+            if json {
+                let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .prettyPrinted])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                for key in fields.keys.sorted() { print("\(key): \(fields[key]!)") }
+            }
+        }
+    }
+}
+
+struct ListDictionaries: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dictionaries",
+        abstract: "List the shipped dictionaries (names usable with 'run --noise NAME').")
+
+    func run() throws {
+        try reportingErrors {
+            guard let dir = ShippedDictionaries.directory() else {
+                throw DenoiseError.invalidParameter("the shipped dictionaries were not found; set DENOISE_DICTIONARIES")
+            }
+            print("folder: \(dir)")
+            print("speech: speech.safetensors")
+            print("general: noise.safetensors (default noise dictionary)")
+            for name in ShippedDictionaries.noiseTypes() { print("\(name): noise/\(name).safetensors") }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import DenoiseKit
+import Foundation
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Clean a noisy recording with a speech and noise dictionaries.",
+        discussion: """
+            The output has the input's sample rate, channel count and length. Its format follows the
+            output's extension (WAV when it names no known format).
+
+            Examples:
+              denoise run noisy.wav -o clean.wav
+              denoise run noisy.flac -o clean.flac --noise babble_cafe --noise-output removed.wav
+              denoise run noisy.wav -o clean.wav --speech my-voice.safetensors --noise fan.safetensors
+            """)
+
+    @Argument(help: "The noisy recording.")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "Where to write the cleaned recording.")
+    var output: String
+
+    @Option(help: "Speech dictionary (default: the shipped one).")
+    var speech: String?
+
+    @Option(help: ArgumentHelp("Noise dictionary file or shipped noise type; repeat to combine several (default: the shipped general one).",
+                               valueName: "dict"))
+    var noise: [String] = []
+
+    @Option(help: "Multiplicative-update iterations for the activations.")
+    var iterations = 100
+
+    @Option(help: "Exponent p of the mask Sᵖ/(Sᵖ+Nᵖ).")
+    var maskPower: Float = 2
+
+    @Option(help: "L1 penalty on the activations.")
+    var sparsity: Float = 0
+
+    @Option(help: "Also write the removed part (input minus output) here.")
+    var noiseOutput: String?
+
+    @Flag(help: "Allow the output to replace the input file (written safely, renamed into place).")
+    var overwrite = false
+
+    @Flag(name: .shortAndLong, help: "Print a summary: durations, rates, dictionaries, iterations, time.")
+    var verbose = false
+
+    @Flag(name: .shortAndLong, help: "No warnings or progress.")
+    var quiet = false
+
+    func validate() throws {
+        if iterations < 1 { throw ValidationError("--iterations must be at least 1 (got \(iterations))") }
+        if !(maskPower > 0 && maskPower <= 8) { throw ValidationError("--mask-power must be in (0, 8] (got \(maskPower))") }
+        if !(sparsity >= 0) { throw ValidationError("--sparsity must be non-negative (got \(sparsity))") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let start = Date()
+            for target in [output] + (noiseOutput.map { [$0] } ?? []) where !overwrite && samePath(input, target) {
+                throw DenoiseError.unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
+            }
+            // The input first: its problems are the likeliest, and cheapest to report.
+            let (audio, info) = try AudioFile.read(input)
+            if info.nonFiniteSamples > 0, !quiet {
+                Console.warning("'\(input)': \(info.nonFiniteSamples) NaN/Inf samples treated as 0")
+            }
+            let speechDictionary = try SpectralDictionary.load(speech ?? ShippedDictionaries.speechPath())
+            var noiseDictionaries: [SpectralDictionary] = []
+            for n in noise.isEmpty ? [try ShippedDictionaries.noisePath()] : noise {
+                noiseDictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(n)))
+            }
+            if !quiet {
+                if speechDictionary.kind != .speech { Console.warning("\(speechDictionary.label) is used as the speech dictionary") }
+                for d in noiseDictionaries where d.kind != .noise { Console.warning("\(d.label) is used as a noise dictionary") }
+            }
+            let denoiser = try Denoiser(
+                speech: speechDictionary, noise: noiseDictionaries,
+                options: DenoiserOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity))
+
+            let cleaned = try denoiser.denoise(audio)
+            try AudioFile.write(cleaned, to: output, like: info.format)
+            if let noiseOutput {
+                let removed = AudioBuffer(sampleRate: audio.sampleRate, channels: zip(audio.channels, cleaned.channels).map { x, y in
+                    zip(x, y).map { $0 - $1 }
+                })
+                try AudioFile.write(removed, to: noiseOutput, like: info.format)
+            }
+            if verbose {
+                let elapsed = Date().timeIntervalSince(start)
+                Console.info("""
+                    input:  \(input): \(formatSeconds(audio.duration)), \(audio.sampleRate) Hz, \(audio.channelCount) channel(s), \(info.format)
+                    speech: \(speechDictionary.label), rank \(speechDictionary.rank)
+                    noise:  \(noiseDictionaries.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
+                    model:  \(denoiser.sampleRate) Hz, n-fft \(speechDictionary.stft.nFFT), hop \(speechDictionary.stft.hop), beta \(speechDictionary.beta), \(iterations) iterations, mask power \(maskPower)
+                    output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
+                    time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(audio.duration, 1e-9))) × real time)
+                    """)
+            }
+        }
+    }
+}
+
+/// Whether two paths name the same file (the second may not exist yet).
+func samePath(_ a: String, _ b: String) -> Bool {
+    let ra = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardized.path
+    let rb = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardized.path
+    return ra == rb
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import DenoiseKit
+import Foundation
+
+/// Options shared by train-speech and train-noise.
+struct TrainingArguments: ParsableArguments {
+    @Argument(help: "Audio files or folders (searched recursively for WAV, FLAC, OGG, AIFF, …).")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Where to write the dictionary (.safetensors).")
+    var output: String
+
+    @Option(help: "Number of atoms (default: 64 for speech, 32 for noise).")
+    var rank: Int?
+
+    @Option(help: "Maximum NMF iterations.")
+    var iterations = 200
+
+    @Option(help: "β of the β-divergence: 2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito.")
+    var beta: Float = 1
+
+    @Option(help: "L1 penalty on the activations (sparse NMF).")
+    var sparsity: Float = 0
+
+    @Option(name: .customLong("n-fft"), help: "STFT frame length in samples.")
+    var nFFT = 1024
+
+    @Option(help: "STFT hop in samples (at most n-fft/2).")
+    var hop = 256
+
+    @Option(help: "Sample rate the audio is converted to and the dictionary is used at.")
+    var sampleRate = 16000
+
+    @Option(help: "Spectrogram exponent: 1 magnitude, 2 power, 0.5 compressed.")
+    var spectrumExponent: Float = 1
+
+    @Option(help: "Stop when the cost decreases by less than this fraction over 10 iterations (0: run all iterations).")
+    var tolerance: Double = 1e-4
+
+    @Option(help: "Seed of the random initialization.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Weigh every INPUT (file or folder) equally, whatever its duration.")
+    var balance = false
+
+    @Flag(name: .shortAndLong, help: "No progress or summary on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        if let rank, rank < 1 { throw ValidationError("--rank must be at least 1 (got \(rank))") }
+        if iterations < 1 { throw ValidationError("--iterations must be at least 1 (got \(iterations))") }
+        if !(0...2).contains(beta) { throw ValidationError("--beta must be between 0 and 2 (got \(beta))") }
+        if !(sparsity >= 0) { throw ValidationError("--sparsity must be non-negative (got \(sparsity))") }
+        do { try STFTConfiguration(nFFT: nFFT, hop: hop).validate() } catch { throw ValidationError(error.description) }
+        if !(1000...768_000).contains(sampleRate) { throw ValidationError("--sample-rate must be between 1000 and 768000 (got \(sampleRate))") }
+        if !(spectrumExponent > 0 && spectrumExponent <= 4) { throw ValidationError("--spectrum-exponent must be in (0, 4] (got \(spectrumExponent))") }
+        if !(tolerance >= 0) { throw ValidationError("--tolerance must be non-negative (got \(tolerance))") }
+    }
+
+    func train(kind: SpectralDictionary.Kind, defaultRank: Int) throws {
+        try reportingErrors {
+            let options = DictionaryTrainingOptions(
+                kind: kind, sampleRate: sampleRate, stft: STFTConfiguration(nFFT: nFFT, hop: hop),
+                spectrumExponent: spectrumExponent,
+                nmf: NMFConfiguration(rank: rank ?? defaultRank, iterations: iterations, beta: beta,
+                                      sparsity: sparsity, tolerance: tolerance, seed: seed),
+                balanceInputs: balance)
+            let start = Date()
+            let (dictionary, summary) = try DictionaryTrainer.train(
+                inputs: inputs, options: options,
+                warning: { Console.warning($0) },
+                progress: quiet ? nil : { it, cost in
+                    Console.progress("training \(kind.rawValue) dictionary: iteration \(it)/\(iterations), cost \(String(format: "%.6g", cost))")
+                })
+            try dictionary.write(to: output)
+            Console.endProgress()
+            if !quiet {
+                let r = summary.result
+                Console.info("""
+                    wrote \(output): \(kind.rawValue) dictionary, rank \(dictionary.rank), \(dictionary.bins) bins
+                      from \(summary.files) files, \(formatSeconds(summary.seconds)) of audio, \(summary.frames) frames
+                      \(r.iterations) iterations, final cost \(String(format: "%.6g", r.finalCost)) (\(String(format: "%.4g", r.finalCost / Double(summary.frames * dictionary.bins))) per element), \(formatSeconds(Date().timeIntervalSince(start)))
+                    """)
+            }
+        }
+    }
+}
+
+struct TrainSpeech: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-speech",
+        abstract: "Learn a speech dictionary from clean speech recordings.",
+        discussion: "Example:\n  denoise train-speech clean-speech/ -o speech.safetensors --rank 64")
+
+    @OptionGroup var arguments: TrainingArguments
+
+    func run() throws { try arguments.train(kind: .speech, defaultRank: 64) }
+}
+
+struct TrainNoise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-noise",
+        abstract: "Learn a noise dictionary from noise-only recordings.",
+        discussion: "Example:\n  denoise train-noise fan.wav hum.flac -o my-noise.safetensors --rank 16")
+
+    @OptionGroup var arguments: TrainingArguments
+
+    func run() throws { try arguments.train(kind: .noise, defaultRank: 32) }
+}

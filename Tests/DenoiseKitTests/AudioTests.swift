@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import DenoiseKit
+
+@Suite struct AudioTests {
+    static func sine(_ frequency: Double, rate: Int, seconds: Double, amplitude: Float = 0.5) -> [Float] {
+        (0..<Int(Double(rate) * seconds)).map { amplitude * Float(sin(2 * Double.pi * frequency * Double($0) / Double(rate))) }
+    }
+
+    @Test(arguments: ["wav", "flac", "aiff"])
+    func writeThenReadRoundTrips(ext: String) throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let audio = AudioBuffer(sampleRate: 22050, channels: [Self.sine(440, rate: 22050, seconds: 0.5), randomSignal(count: 11025, seed: 3)])
+        let path = dir.appendingPathComponent("x.\(ext)").path
+        try AudioFile.write(audio, to: path)
+        let (back, info) = try AudioFile.read(path)
+        #expect(back.sampleRate == 22050 && back.channelCount == 2 && back.frameCount == audio.frameCount)
+        // Written as 24-bit PCM (no format to imitate): error within half a 24-bit step.
+        for c in 0..<2 {
+            let worst = zip(back.channels[c], audio.channels[c]).map { abs($0 - $1) }.max()!
+            #expect(worst <= 1.0 / 8_388_608, "\(ext) channel \(c): worst error \(worst)")
+        }
+        #expect(info.nonFiniteSamples == 0)
+        // Nothing but the file itself is left in the folder (the temporary was renamed).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.\(ext)"])
+    }
+
+    @Test func formatOfTheInputIsKept() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let audio = AudioBuffer(sampleRate: 16000, mono: Self.sine(300, rate: 16000, seconds: 0.2))
+        let a = dir.appendingPathComponent("a.wav").path, b = dir.appendingPathComponent("b.wav").path
+        try AudioFile.write(audio, to: a)
+        let (_, infoA) = try AudioFile.read(a)
+        try AudioFile.write(audio, to: b, like: infoA.format)
+        #expect(try AudioFile.read(b).1.format == infoA.format)
+        #expect(infoA.format.description.contains("WAV"))
+    }
+
+    @Test func missingAndNonAudioFilesAreClearErrors() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(throws: DenoiseError.unreadableInput(path: dir.path + "/none.wav", reason: "no such file")) {
+            try AudioFile.read(dir.path + "/none.wav")
+        }
+        let text = dir.appendingPathComponent("text.wav").path
+        try "hello, not audio".write(toFile: text, atomically: true, encoding: .utf8)
+        #expect(throws: DenoiseError.self) { try AudioFile.read(text) }
+        #expect(throws: DenoiseError.unreadableInput(path: dir.path, reason: "it is a directory, not an audio file")) {
+            try AudioFile.read(dir.path)
+        }
+    }
+
+    @Test func writingIntoAMissingFolderFailsCleanly() {
+        let audio = AudioBuffer(sampleRate: 16000, mono: [0, 0.1])
+        #expect(throws: DenoiseError.unwritableOutput(path: "/nonexistent-dir/x.wav", reason: "the folder '/nonexistent-dir' does not exist")) {
+            try AudioFile.write(audio, to: "/nonexistent-dir/x.wav")
+        }
+    }
+
+    @Test(arguments: [(44100, 16000), (16000, 48000), (8000, 16000)])
+    func resamplingKeepsPitchLevelAndTiming(from: Int, to: Int) throws {
+        let x = Self.sine(440, rate: from, seconds: 1)
+        let y = try Resampler.resample(x, from: from, to: to)
+        #expect(y.count == to)
+        // Compare with the ideal sine at the new rate, away from the edges: no delay, no level change.
+        let ideal = Self.sine(440, rate: to, seconds: 1)
+        let mid = (to / 10)..<(to - to / 10)
+        let snr = snrDB(reference: ideal[mid].map(Double.init), estimate: y[mid].map(Double.init))
+        #expect(snr > 60, "\(from) → \(to): SNR \(snr) dB")
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import DenoiseKit
+
+@Suite struct DictionaryTests {
+    static func sample(kind: SpectralDictionary.Kind = .noise, nFFT: Int = 64, rank: Int = 3) -> SpectralDictionary {
+        var atoms = randomMatrix(rows: nFFT / 2 + 1, cols: rank, seed: 4)
+        normalizeColumns(&atoms)
+        return SpectralDictionary(atoms: atoms, kind: kind, sampleRate: 16000, stft: STFTConfiguration(nFFT: nFFT, hop: nFFT / 4),
+                                  beta: 1, iterations: 10, extraMetadata: ["source": "test"])
+    }
+
+    @Test func roundTripsThroughTheFile() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let d = Self.sample()
+        let path = dir.appendingPathComponent("d.safetensors").path
+        try d.write(to: path)
+        var back = try SpectralDictionary.load(path)
+        #expect(back.origin == path)
+        back.origin = nil
+        #expect(back == d)
+    }
+
+    @Test func fileLayoutIsSafetensors() throws {
+        let d = Self.sample(nFFT: 16, rank: 2)
+        let bytes = [UInt8](d.encoded())
+        let headerLength = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        #expect((8 + headerLength) % 8 == 0)
+        let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)])) as! [String: Any]
+        let w = header["W"] as! [String: Any]
+        #expect(w["dtype"] as? String == "F32")
+        #expect(w["shape"] as? [Int] == [9, 2])
+        #expect(w["data_offsets"] as? [Int] == [0, 72])
+        let meta = header["__metadata__"] as! [String: String]
+        for key in ["format", "version", "kind", "sample_rate", "n_fft", "hop", "window", "beta", "rank", "sparsity", "iterations"] {
+            #expect(meta[key] != nil, "missing metadata \(key)")
+        }
+        // Row-major: the second float of the data is W[0, 1].
+        let o = 8 + headerLength + 4
+        let second = Float(bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
+        #expect(second == d.atoms[0, 1])
+        #expect(bytes.count == 8 + headerLength + 72)
+    }
+
+    static func withHeader(_ d: SpectralDictionary, _ edit: (inout [String: Any]) -> Void) -> Data {
+        let bytes = [UInt8](d.encoded())
+        let n = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        var header = try! JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as! [String: Any]
+        edit(&header)
+        let json = try! JSONSerialization.data(withJSONObject: header)
+        var out = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        out.append(contentsOf: bytes[(8 + n)...])
+        return out
+    }
+
+    @Test func rejectsMalformedFiles() {
+        let d = Self.sample()
+        let good = d.encoded()
+        func reason(_ data: Data) -> String? {
+            do { _ = try SpectralDictionary.decode(data, path: "x"); return nil } catch { return error.description }
+        }
+        #expect(reason(good) == nil)
+        #expect(reason(Data([1, 2, 3]))?.contains("too short") == true)
+        #expect(reason(good.prefix(good.count - 5))?.contains("truncated") == true)
+        #expect(reason(good.prefix(40))?.contains("truncated") == true)
+        var badJSON = good
+        badJSON[9] = UInt8(ascii: "!")
+        #expect(reason(badJSON) == "invalid dictionary 'x': the header is not valid JSON")
+        #expect(reason(Self.withHeader(d) { h in
+            var w = h["W"] as! [String: Any]; w["dtype"] = "F64"; h["W"] = w
+        }) == "invalid dictionary 'x': tensor W has dtype F64, expected F32")
+        #expect(reason(Self.withHeader(d) { h in
+            var w = h["W"] as! [String: Any]; w["shape"] = [32, 3]; h["W"] = w
+        })?.contains("does not match its data offsets") == true)
+        #expect(reason(Self.withHeader(d) { h in
+            var m = h["__metadata__"] as! [String: String]; m["n_fft"] = "128"; h["__metadata__"] = m
+        }) == "invalid dictionary 'x': tensor W has 33 rows but n_fft 128 needs 65")
+        #expect(reason(Self.withHeader(d) { h in
+            var m = h["__metadata__"] as! [String: String]; m["kind"] = "music"; h["__metadata__"] = m
+        }) == "invalid dictionary 'x': metadata 'kind' is 'music', expected 'speech' or 'noise'")
+        #expect(reason(Self.withHeader(d) { h in h.removeValue(forKey: "__metadata__") })?.contains("__metadata__") == true)
+    }
+
+    @Test func incompatibleDictionariesAreRefusedNamingBothValues() {
+        var a = Self.sample(kind: .speech, nFFT: 64), b = Self.sample(kind: .noise, nFFT: 128)
+        a.origin = "a.safetensors"; b.origin = "b.safetensors"
+        #expect(throws: DenoiseError.incompatible("dictionaries disagree on n_fft: speech dictionary 'a.safetensors' has 64, noise dictionary 'b.safetensors' has 128")) {
+            try Denoiser(speech: a, noise: [b])
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import DenoiseKit
+import Foundation
+import Testing
+
+/// The `denoise` executable run as a subprocess, as a user runs it.
+struct CLIResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// The built `denoise` next to this test bundle.
+let denoiseBinary: URL = {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("denoise").path), dir.path != "/" {
+        dir = dir.deletingLastPathComponent()
+    }
+    return dir.appendingPathComponent("denoise")
+}()
+
+func denoise(_ arguments: [String]) throws -> CLIResult {
+    let process = Process()
+    process.executableURL = denoiseBinary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CLIResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+func makeTemporaryDirectory() -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("denoise-cli-\(UUID().uuidString)")
+    try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+let corpus: URL? = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/corpus").standardized
+    return FileManager.default.fileExists(atPath: root.appendingPathComponent("mixtures/manifest.csv").path) ? root : nil
+}()
+
+func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
+    let n = min(reference.count, estimate.count)
+    let r = reference[..<n].map(Double.init), e = estimate[..<n].map(Double.init)
+    let a = zip(e, r).reduce(0) { $0 + $1.0 * $1.1 } / r.reduce(0) { $0 + $1 * $1 }
+    let noise = zip(e, r).reduce(0) { $0 + ($1.0 - a * $1.1) * ($1.0 - a * $1.1) }
+    return 10 * log10(a * a * r.reduce(0) { $0 + $1 * $1 } / noise)
+}
+
+@Suite struct CLITests {
+    @Test func runImprovesARealMixtureWithTheShippedDictionaries() throws {
+        guard let corpus else {
+            print("skipped: ../shared/corpus is absent")
+            return
+        }
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let name = "m004_crowd_-5dB.flac"
+        let noisy = corpus.appendingPathComponent("mixtures/noisy/\(name)").path
+        let out = dir.appendingPathComponent("clean.wav").path
+        let result = try denoise(["run", noisy, "-o", out])
+        #expect(result.status == 0, "\(result.stderr)")
+        let (clean, _) = try AudioFile.read(corpus.appendingPathComponent("mixtures/clean/\(name)").path)
+        let (input, _) = try AudioFile.read(noisy)
+        let (output, _) = try AudioFile.read(out)
+        #expect(output.frameCount == input.frameCount && output.sampleRate == input.sampleRate)
+        let before = siSDR(clean.channels[0], input.channels[0]), after = siSDR(clean.channels[0], output.channels[0])
+        #expect(after > before + 2, "SI-SDR \(before) → \(after) dB")
+    }
+
+    @Test func trainThenRunWithTheTrainedDictionaries() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Tones as "speech", white noise as "noise", written as files the commands read.
+        let rate = 16000
+        let tones = (0..<(3 * rate)).map { i in Float(0.3 * sin(2 * Double.pi * 220 * Double(i) / Double(rate)) + 0.2 * sin(2 * Double.pi * 660 * Double(i) / Double(rate))) }
+        var rng = SeededGenerator(seed: 1)
+        let hiss = (0..<(3 * rate)).map { _ in 0.1 * (2 * rng.nextUnitFloat() - 1) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("speech/sub"), withIntermediateDirectories: true)
+        try AudioFile.write(AudioBuffer(sampleRate: rate, mono: tones), to: dir.appendingPathComponent("speech/sub/a.wav").path)
+        try AudioFile.write(AudioBuffer(sampleRate: rate, mono: hiss), to: dir.appendingPathComponent("hiss.flac").path)
+        let mix = zip(tones, hiss).map { $0 + $1 }
+        try AudioFile.write(AudioBuffer(sampleRate: rate, channels: [mix, mix]), to: dir.appendingPathComponent("mix.wav").path)
+
+        let sp = dir.appendingPathComponent("s.safetensors").path, no = dir.appendingPathComponent("n.safetensors").path
+        var r = try denoise(["train-speech", dir.appendingPathComponent("speech").path, "-o", sp, "--rank", "4", "--iterations", "50"])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try denoise(["train-noise", dir.appendingPathComponent("hiss.flac").path, "-o", no, "--rank", "2", "--iterations", "50"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("rank 2"))
+        let out = dir.appendingPathComponent("out.flac").path, removed = dir.appendingPathComponent("removed.wav").path
+        r = try denoise(["run", dir.appendingPathComponent("mix.wav").path, "-o", out, "--speech", sp, "--noise", no, "--noise-output", removed])
+        #expect(r.status == 0, "\(r.stderr)")
+        let (cleaned, _) = try AudioFile.read(out)
+        #expect(cleaned.channelCount == 2 && cleaned.frameCount == mix.count)
+        #expect(siSDR(tones, cleaned.channels[1]) > siSDR(tones, mix) + 6)
+        #expect(FileManager.default.fileExists(atPath: removed))
+    }
+
+    @Test func missingInputIsAOneLineErrorAndNothingIsWritten() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out.wav").path
+        let r = try denoise(["run", dir.appendingPathComponent("missing.wav").path, "-o", out])
+        #expect(r.status == 1)
+        #expect(r.stderr == "denoise: error: cannot read '\(dir.path)/missing.wav': no such file\n")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func outputEqualToInputIsRefusedAndTheFileKept() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("a.wav").path
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: [0.1, 0.2, 0.3]), to: path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let r = try denoise(["run", path, "-o", path])
+        #expect(r.status == 1)
+        #expect(r.stderr == "denoise: error: cannot write '\(path)': it is the input file; pass --overwrite to replace it\n")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    @Test func invalidOptionsAreUsageErrors() throws {
+        let r = try denoise(["train-noise", "x.wav", "-o", "y.safetensors", "--hop", "2000"])
+        #expect(r.status == 64)
+        #expect(r.stderr.hasPrefix("Error: hop must be between 1 and n-fft/2 = 512 (got 2000)"))
+        #expect(try denoise(["train-noise", "x.wav", "-o", "y", "--rank", "zero"]).status == 64)
+    }
+
+    @Test func versionAndHelp() throws {
+        #expect(try denoise(["--version"]).stdout == "0.1.0\n")
+        let help = try denoise(["run", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("Examples:"))
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Retrains the shipped dictionaries from the shared corpus (../shared/corpus beside the repo).
+#   scripts/train-dictionaries.sh [OUT_DIR]     (default: Dictionaries)
+# The exact commands below are the recipe recorded in the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=${CORPUS:-../shared/corpus}
+out=${1:-Dictionaries}
+bin=.build/release/denoise
+[ -x "$bin" ] || swift build -c release
+mkdir -p "$out/noise"
+
+# Speech: every training speaker (170 utterances, ~35 min).
+"$bin" train-speech "$corpus/speech/train" -o "$out/speech.safetensors" --rank 64 --iterations 200 --seed 0
+
+# General noise: all 20 training noise types, each type weighted equally.
+"$bin" train-noise "$corpus"/noise/train/* -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0
+
+# One dictionary per noise type.
+for dir in "$corpus"/noise/train/*/; do
+  type=$(basename "$dir")
+  "$bin" train-noise "$dir" -o "$out/noise/$type.safetensors" --rank 16 --iterations 200 --seed 0 --quiet
+done
+echo "dictionaries written to $out/"
