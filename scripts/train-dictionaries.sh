@@ -6,19 +6,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${CORPUS:-../shared/corpus}
 out=${1:-Dictionaries}
+flags=${TRAIN_FLAGS:-}   # extra options for every command (experiments)
 bin=.build/release/denoise
 [ -x "$bin" ] || swift build -c release
 mkdir -p "$out/noise"
 
 # Speech: every training speaker (170 utterances, ~35 min).
-"$bin" train-speech "$corpus/speech/train" -o "$out/speech.safetensors" --rank 64 --iterations 200 --seed 0
+"$bin" train-speech "$corpus/speech/train" -o "$out/speech.safetensors" --rank 64 --iterations 200 --seed 0 $flags
 
 # General noise: all 20 training noise types, each type weighted equally.
-"$bin" train-noise "$corpus"/noise/train/* -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0
+"$bin" train-noise "$corpus"/noise/train/* -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
 
 # One dictionary per noise type.
 for dir in "$corpus"/noise/train/*/; do
   type=$(basename "$dir")
-  "$bin" train-noise "$dir" -o "$out/noise/$type.safetensors" --rank 16 --iterations 200 --seed 0 --quiet
+  "$bin" train-noise "$dir" -o "$out/noise/$type.safetensors" --rank 16 --iterations 200 --seed 0 --quiet $flags
 done
 echo "dictionaries written to $out/"

@@ -43,6 +43,11 @@ public final class Denoiser {
 
     private let stft: STFT
     private let solver: ActivationSolver
+    /// Bases the mask's speech and noise estimates are built from: the solve's own W, or the
+    /// discriminative reconstruction bases of the noise dictionary when it carries matching ones.
+    private let maskAtoms: Matrix
+    /// Whether `maskAtoms` are discriminatively trained bases.
+    public let usesMaskBases: Bool
     private let speechRank: Int
     private let exponent: Float
     // Block buffers, [bins × blockFrames] and [rank × blockFrames].
@@ -61,6 +66,14 @@ public final class Denoiser {
         let atoms = Matrix.hstack([speech.atoms] + noise.map(\.atoms))
         solver = ActivationSolver(atoms: atoms, beta: speech.beta, sparsity: options.sparsity,
                                   iterations: options.iterations, capacity: options.blockFrames)
+        if noise.count == 1, let bases = noise[0].maskBases, bases.speechFingerprint == speech.fingerprint,
+           bases.speech.cols == speech.rank {
+            maskAtoms = Matrix.hstack([bases.speech, bases.noise])
+            usesMaskBases = true
+        } else {
+            maskAtoms = atoms
+            usesMaskBases = false
+        }
         let big = speech.bins * options.blockFrames
         re = [Float](repeating: 0, count: big)
         im = re; magnitude = re; speechModel = re; noiseModel = re
@@ -125,7 +138,7 @@ public final class Denoiser {
         speechModel.withUnsafeMutableBufferPointer { ps in
         noiseModel.withUnsafeMutableBufferPointer { pn in
         activations.withUnsafeMutableBufferPointer { ph in
-        solver.W.storage.withUnsafeBufferPointer { pw in
+        maskAtoms.storage.withUnsafeBufferPointer { pw in
             let re = pre.baseAddress!, im = pim.baseAddress!, v = pv.baseAddress!
             let s = ps.baseAddress!, nm = pn.baseAddress!, h = ph.baseAddress!, w = pw.baseAddress!
             stft.analyze(x, firstFrame: first, count: n, re: re, im: im)

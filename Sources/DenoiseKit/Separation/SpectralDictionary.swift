@@ -5,6 +5,10 @@ import Foundation
 /// Stored as a safetensors file: an 8-byte little-endian header length, a JSON header, then raw
 /// little-endian data. One tensor `W`, dtype F32, shape [bins, rank] in row-major order, and
 /// `__metadata__` strings (see `metadata`). Python reads it with `safetensors.numpy.load_file`.
+///
+/// A noise dictionary may also carry discriminatively trained reconstruction bases for the mask
+/// (`W_mask` [bins, rank] and `W_mask_speech` [bins, speech rank]), valid together with the speech
+/// dictionary whose fingerprint is stored in `mask_speech_fingerprint`.
 public struct SpectralDictionary: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case speech, noise }
 
@@ -26,13 +30,39 @@ public struct SpectralDictionary: Sendable, Equatable {
     public var extraMetadata: [String: String]
     /// Where it was loaded from (for messages); not stored in the file.
     public var origin: String?
+    /// Discriminative reconstruction bases for the mask: this dictionary's own [bins × rank] and the
+    /// speech dictionary's [bins × speech rank], trained together with that speech dictionary.
+    public var maskBases: MaskBases?
+
+    public struct MaskBases: Sendable, Equatable {
+        public var noise: Matrix
+        public var speech: Matrix
+        /// `SpectralDictionary.fingerprint` of the speech dictionary they were trained with.
+        public var speechFingerprint: String
+
+        public init(noise: Matrix, speech: Matrix, speechFingerprint: String) {
+            self.noise = noise
+            self.speech = speech
+            self.speechFingerprint = speechFingerprint
+        }
+    }
+
+    /// FNV-1a hash of the atoms: identifies a dictionary's content.
+    public var fingerprint: String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for x in atoms.storage {
+            var bits = x.bitPattern
+            for _ in 0..<4 { h = (h ^ UInt64(bits & 0xff)) &* 0x100_0000_01b3; bits >>= 8 }
+        }
+        return String(h, radix: 16)
+    }
 
     public var rank: Int { atoms.cols }
     public var bins: Int { atoms.rows }
 
     public init(atoms: Matrix, kind: Kind, sampleRate: Int, stft: STFTConfiguration, spectrumExponent: Float = 1,
                 beta: Float, sparsity: Float = 0, iterations: Int, extraMetadata: [String: String] = [:],
-                origin: String? = nil) {
+                origin: String? = nil, maskBases: MaskBases? = nil) {
         self.atoms = atoms
         self.kind = kind
         self.sampleRate = sampleRate
@@ -43,6 +73,7 @@ public struct SpectralDictionary: Sendable, Equatable {
         self.iterations = iterations
         self.extraMetadata = extraMetadata
         self.origin = origin
+        self.maskBases = maskBases
     }
 
     /// Every `__metadata__` entry the file carries.
@@ -60,27 +91,38 @@ public struct SpectralDictionary: Sendable, Equatable {
         m["rank"] = String(rank)
         m["sparsity"] = String(sparsity)
         m["iterations"] = String(iterations)
+        if let maskBases { m["mask_speech_fingerprint"] = maskBases.speechFingerprint }
         return m
     }
 
     // MARK: - Writing
 
+    /// The tensors stored, by name.
+    var tensors: [(name: String, matrix: Matrix)] {
+        var t = [("W", atoms)]
+        if let maskBases { t += [("W_mask", maskBases.noise), ("W_mask_speech", maskBases.speech)] }
+        return t
+    }
+
     /// The file's bytes.
     public func encoded() -> Data {
-        let byteCount = atoms.count * 4
-        let header: [String: Any] = [
-            "__metadata__": metadata,
-            "W": ["dtype": "F32", "shape": [bins, rank], "data_offsets": [0, byteCount]] as [String: Any],
-        ]
+        var header: [String: Any] = ["__metadata__": metadata]
+        var offset = 0
+        for (name, m) in tensors {
+            header[name] = ["dtype": "F32", "shape": [m.rows, m.cols], "data_offsets": [offset, offset + m.count * 4]] as [String: Any]
+            offset += m.count * 4
+        }
         var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad the header with spaces so the data starts 8-byte aligned, as safetensors writers do.
         while (8 + json.count) % 8 != 0 { json.append(0x20) }
-        var data = Data(capacity: 8 + json.count + byteCount)
+        var data = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
-        // Row-major [bins, rank] = our column-major W transposed.
-        let rowMajor = atoms.transposed().storage.map { $0.bitPattern.littleEndian }
-        rowMajor.withUnsafeBytes { data.append(contentsOf: $0) }
+        for (_, m) in tensors {
+            // Row-major [rows, cols] = our column-major storage transposed.
+            let rowMajor = m.transposed().storage.map { $0.bitPattern.littleEndian }
+            rowMajor.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
         return data
     }
 
@@ -135,21 +177,41 @@ public struct SpectralDictionary: Sendable, Equatable {
         if let v = metadata["version"], let n = Int(v), n > formatVersion {
             throw fail("format version \(n) is newer than this program reads (\(formatVersion))")
         }
-        guard let tensor = header["W"] as? [String: Any] else { throw fail("no tensor named 'W'") }
-        guard let dtype = tensor["dtype"] as? String, dtype == "F32" else {
-            throw fail("tensor W has dtype \(tensor["dtype"].map { "\($0)" } ?? "missing"), expected F32")
+        /// Reads tensor `name` as a non-negative finite [rows × cols] matrix.
+        func matrix(_ name: String, rows expectedRows: Int? = nil) throws(DenoiseError) -> Matrix {
+            guard let tensor = header[name] as? [String: Any] else { throw fail("no tensor named '\(name)'") }
+            guard let dtype = tensor["dtype"] as? String, dtype == "F32" else {
+                throw fail("tensor \(name) has dtype \(tensor["dtype"].map { "\($0)" } ?? "missing"), expected F32")
+            }
+            guard let shape = tensor["shape"] as? [Int], shape.count == 2, shape[0] >= 1, shape[1] >= 1 else {
+                throw fail("tensor \(name) must have a 2-D shape [bins, rank]")
+            }
+            guard let offsets = tensor["data_offsets"] as? [Int], offsets.count == 2 else { throw fail("tensor \(name) has no data_offsets") }
+            let (rows, cols) = (shape[0], shape[1])
+            guard rows <= 1 << 20, cols <= 1 << 20, offsets[0] >= 0, offsets[1] - offsets[0] == rows * cols * 4 else {
+                throw fail("tensor \(name) of shape [\(rows), \(cols)] does not match its data offsets \(offsets)")
+            }
+            guard headerEnd + offsets[1] <= bytes.count else {
+                throw fail("the data ends at byte \(headerEnd + offsets[1]) but the file has \(bytes.count) bytes (truncated)")
+            }
+            if let expectedRows, rows != expectedRows {
+                throw fail("tensor \(name) has \(rows) rows, expected \(expectedRows)")
+            }
+            var m = Matrix(rows: rows, cols: cols)
+            let base = headerEnd + offsets[0]
+            for r in 0..<rows {
+                for c in 0..<cols {
+                    let o = base + 4 * (r * cols + c)
+                    let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                    let x = Float(bitPattern: bits)
+                    guard x.isFinite, x >= 0 else { throw fail("\(name)[\(r), \(c)] = \(x) is not a finite non-negative number") }
+                    m[r, c] = x
+                }
+            }
+            return m
         }
-        guard let shape = tensor["shape"] as? [Int], shape.count == 2, shape[0] >= 1, shape[1] >= 1 else {
-            throw fail("tensor W must have a 2-D shape [bins, rank]")
-        }
-        guard let offsets = tensor["data_offsets"] as? [Int], offsets.count == 2 else { throw fail("tensor W has no data_offsets") }
-        let (bins, rank) = (shape[0], shape[1])
-        guard bins <= 1 << 20, rank <= 1 << 20, offsets[0] >= 0, offsets[1] - offsets[0] == bins * rank * 4 else {
-            throw fail("tensor W of shape [\(bins), \(rank)] does not match its data offsets \(offsets)")
-        }
-        guard headerEnd + offsets[1] <= bytes.count else {
-            throw fail("the data ends at byte \(headerEnd + offsets[1]) but the file has \(bytes.count) bytes (truncated)")
-        }
+        let atoms = try matrix("W")
+        let bins = atoms.rows
 
         func int(_ key: String) throws(DenoiseError) -> Int {
             guard let s = metadata[key], let v = Int(s) else { throw fail("metadata '\(key)' is missing or not an integer") }
@@ -175,24 +237,21 @@ public struct SpectralDictionary: Sendable, Equatable {
         let exponent = try float("spectrum_exponent", default: 1)
         guard exponent > 0, exponent <= 4 else { throw fail("spectrum_exponent \(exponent) is out of range") }
 
-        var atoms = Matrix(rows: bins, cols: rank)
-        let base = headerEnd + offsets[0]
-        for f in 0..<bins {
-            for k in 0..<rank {
-                let o = base + 4 * (f * rank + k)
-                let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
-                let x = Float(bitPattern: bits)
-                guard x.isFinite, x >= 0 else { throw fail("W[\(f), \(k)] = \(x) is not a finite non-negative number") }
-                atoms[f, k] = x
-            }
+        var maskBases: MaskBases?
+        if header["W_mask"] != nil {
+            guard kind == .noise else { throw fail("only noise dictionaries carry mask bases") }
+            let noise = try matrix("W_mask", rows: bins)
+            guard noise.cols == atoms.cols else { throw fail("tensor W_mask has \(noise.cols) columns, W has \(atoms.cols)") }
+            guard let print = metadata["mask_speech_fingerprint"] else { throw fail("metadata 'mask_speech_fingerprint' is missing") }
+            maskBases = MaskBases(noise: noise, speech: try matrix("W_mask_speech", rows: bins), speechFingerprint: print)
         }
         let standard: Set = ["format", "version", "kind", "sample_rate", "n_fft", "hop", "window", "spectrum_exponent",
-                             "beta", "rank", "sparsity", "iterations"]
+                             "beta", "rank", "sparsity", "iterations", "mask_speech_fingerprint"]
         return SpectralDictionary(
             atoms: atoms, kind: kind, sampleRate: sampleRate, stft: stft, spectrumExponent: exponent,
             beta: try float("beta", default: 1), sparsity: try float("sparsity", default: 0),
             iterations: Int(metadata["iterations"] ?? "") ?? 0,
-            extraMetadata: metadata.filter { !standard.contains($0.key) }, origin: path)
+            extraMetadata: metadata.filter { !standard.contains($0.key) }, origin: path, maskBases: maskBases)
     }
 
     /// "speech dictionary 'speech.safetensors'" (or without a name when it was not loaded from a file).
