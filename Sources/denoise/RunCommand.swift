@@ -7,18 +7,22 @@ struct Run: ParsableCommand {
         abstract: "Clean a noisy recording with a speech and noise dictionaries.",
         discussion: """
             The output has the input's sample rate, channel count and length. Its format follows the
-            output's extension (WAV when it names no known format).
+            output's extension (WAV when it names no known format). With several inputs, or when -o
+            names a folder, each cleaned file is written into that folder under its own name; a file
+            that fails is reported and the others are still processed.
 
             Examples:
               denoise run noisy.wav -o clean.wav
               denoise run noisy.flac -o clean.flac --noise babble_cafe --noise-output removed.wav
               denoise run noisy.wav -o clean.wav --speech my-voice.safetensors --noise fan.safetensors
+              denoise run interviews/*.wav -o cleaned/
             """)
 
-    @Argument(help: "The noisy recording.")
-    var input: String
+    @Argument(help: "The noisy recording(s).")
+    var inputs: [String]
 
-    @Option(name: .shortAndLong, help: "Where to write the cleaned recording.")
+    @Option(name: [.short, .customLong("output"), .customLong("output-dir")],
+            help: "Where to write the cleaned recording (a folder for several inputs).")
     var output: String
 
     @Option(help: "Speech dictionary (default: the shipped one).")
@@ -37,7 +41,7 @@ struct Run: ParsableCommand {
     @Option(help: "L1 penalty on the activations.")
     var sparsity: Float = 0
 
-    @Option(help: "Also write the removed part (input minus output) here.")
+    @Option(help: "Also write the removed part (input minus output) here (a folder for several inputs).")
     var noiseOutput: String?
 
     @Flag(help: "Allow the output to replace the input file (written safely, renamed into place).")
@@ -55,49 +59,82 @@ struct Run: ParsableCommand {
         if !(sparsity >= 0) { throw ValidationError("--sparsity must be non-negative (got \(sparsity))") }
     }
 
-    func run() throws {
-        try reportingErrors {
-            let start = Date()
-            for target in [output] + (noiseOutput.map { [$0] } ?? []) where !overwrite && samePath(input, target) {
-                throw DenoiseError.unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
-            }
-            // The input first: its problems are the likeliest, and cheapest to report.
-            let (audio, info) = try AudioFile.read(input)
-            if info.nonFiniteSamples > 0, !quiet {
-                Console.warning("'\(input)': \(info.nonFiniteSamples) NaN/Inf samples treated as 0")
-            }
-            let speechDictionary = try SpectralDictionary.load(speech ?? ShippedDictionaries.speechPath())
-            var noiseDictionaries: [SpectralDictionary] = []
-            for n in noise.isEmpty ? [try ShippedDictionaries.noisePath()] : noise {
-                noiseDictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(n)))
-            }
-            if !quiet {
-                if speechDictionary.kind != .speech { Console.warning("\(speechDictionary.label) is used as the speech dictionary") }
-                for d in noiseDictionaries where d.kind != .noise { Console.warning("\(d.label) is used as a noise dictionary") }
-            }
-            let denoiser = try Denoiser(
-                speech: speechDictionary, noise: noiseDictionaries,
-                options: DenoiserOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity))
+    /// Batch mode: several inputs, or an existing folder as the output.
+    var isBatch: Bool {
+        var isDirectory: ObjCBool = false
+        return inputs.count > 1 || (FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue)
+    }
 
-            let cleaned = try denoiser.denoise(audio)
-            try AudioFile.write(cleaned, to: output, like: info.format)
-            if let noiseOutput {
-                let removed = AudioBuffer(sampleRate: audio.sampleRate, channels: zip(audio.channels, cleaned.channels).map { x, y in
-                    zip(x, y).map { $0 - $1 }
-                })
-                try AudioFile.write(removed, to: noiseOutput, like: info.format)
+    func run() throws {
+        let start = Date()
+        var denoiser: Denoiser?
+        try reportingErrors { denoiser = try makeDenoiser() }
+        guard let denoiser else { return }
+        guard isBatch else {
+            try reportingErrors { try clean(inputs[0], to: output, noiseTo: noiseOutput, with: denoiser, start: start) }
+            return
+        }
+        var failures = 0
+        for (i, input) in inputs.enumerated() {
+            let name = URL(fileURLWithPath: input).lastPathComponent
+            if !quiet { Console.progress("[\(i + 1)/\(inputs.count)] \(name)") }
+            do {
+                try clean(input, to: (output as NSString).appendingPathComponent(name),
+                          noiseTo: noiseOutput.map { ($0 as NSString).appendingPathComponent(name) }, with: denoiser, start: Date())
+            } catch let error as DenoiseError {
+                Console.endProgress()
+                Console.error(error.description)
+                failures += 1
             }
-            if verbose {
-                let elapsed = Date().timeIntervalSince(start)
-                Console.info("""
-                    input:  \(input): \(formatSeconds(audio.duration)), \(audio.sampleRate) Hz, \(audio.channelCount) channel(s), \(info.format)
-                    speech: \(speechDictionary.label), rank \(speechDictionary.rank)
-                    noise:  \(noiseDictionaries.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
-                    model:  \(denoiser.sampleRate) Hz, n-fft \(speechDictionary.stft.nFFT), hop \(speechDictionary.stft.hop), beta \(speechDictionary.beta), \(iterations) iterations, mask power \(maskPower)
-                    output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
-                    time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(audio.duration, 1e-9))) × real time)
-                    """)
-            }
+        }
+        Console.endProgress()
+        if !quiet || failures > 0 {
+            Console.info("cleaned \(inputs.count - failures) of \(inputs.count) files into \(output) in \(formatSeconds(Date().timeIntervalSince(start)))")
+        }
+        if failures > 0 { throw ExitCode.failure }
+    }
+
+    func makeDenoiser() throws -> Denoiser {
+        let speechDictionary = try SpectralDictionary.load(speech ?? ShippedDictionaries.speechPath())
+        var noiseDictionaries: [SpectralDictionary] = []
+        for n in noise.isEmpty ? [try ShippedDictionaries.noisePath()] : noise {
+            noiseDictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(n)))
+        }
+        if !quiet {
+            if speechDictionary.kind != .speech { Console.warning("\(speechDictionary.label) is used as the speech dictionary") }
+            for d in noiseDictionaries where d.kind != .noise { Console.warning("\(d.label) is used as a noise dictionary") }
+        }
+        return try Denoiser(speech: speechDictionary, noise: noiseDictionaries,
+                            options: DenoiserOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity))
+    }
+
+    func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date) throws {
+        for target in [output] + (noiseOutput.map { [$0] } ?? []) where !overwrite && samePath(input, target) {
+            throw DenoiseError.unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
+        }
+        let (audio, info) = try AudioFile.read(input)
+        if info.nonFiniteSamples > 0, !quiet {
+            Console.warning("'\(input)': \(info.nonFiniteSamples) NaN/Inf samples treated as 0")
+        }
+        let cleaned = try denoiser.denoise(audio)
+        try AudioFile.write(cleaned, to: output, like: info.format)
+        if let noiseOutput {
+            let removed = AudioBuffer(sampleRate: audio.sampleRate, channels: zip(audio.channels, cleaned.channels).map { x, y in
+                zip(x, y).map { $0 - $1 }
+            })
+            try AudioFile.write(removed, to: noiseOutput, like: info.format)
+        }
+        if verbose {
+            let elapsed = Date().timeIntervalSince(start)
+            let sp = denoiser.speech
+            Console.info("""
+                input:  \(input): \(formatSeconds(audio.duration)), \(audio.sampleRate) Hz, \(audio.channelCount) channel(s), \(info.format)
+                speech: \(sp.label), rank \(sp.rank)
+                noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
+                model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(iterations) iterations, mask power \(maskPower), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")
+                output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
+                time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(audio.duration, 1e-9))) × real time)
+                """)
         }
     }
 }
