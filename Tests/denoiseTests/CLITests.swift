@@ -153,6 +153,40 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(try AudioFile.read(outDir.appendingPathComponent("good.wav").path).0.frameCount == 8000)
     }
 
+    @Test func nonFiniteSamplesAreZeroedWithAWarningAndSilenceStaysSilent() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var x = (0..<16000).map { Float(0.2 * sin(Double($0) * 0.05)) }
+        x[100] = .nan; x[200] = .infinity; x[300] = -.infinity
+        let input = dir.appendingPathComponent("nan.wav").path, out = dir.appendingPathComponent("out.wav").path
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: x), to: input, like: .float32WAV)
+        var r = try denoise(["run", input, "-o", out])
+        #expect(r.status == 0)
+        #expect(r.stderr == "denoise: warning: '\(input)': 3 NaN/Inf samples treated as 0\n")
+        #expect(try AudioFile.read(out).0.channels[0].allSatisfy { $0.isFinite })
+
+        let silent = dir.appendingPathComponent("silent.wav").path
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: [Float](repeating: 0, count: 20000)), to: silent)
+        r = try denoise(["run", silent, "-o", out])
+        #expect(r.status == 0)
+        #expect(try AudioFile.read(out).0.channels[0].allSatisfy { $0 == 0 })
+    }
+
+    @Test func trainingOnTooLittleAudioIsAClearError() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let short = dir.appendingPathComponent("short.wav").path
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: (0..<3000).map { Float(0.3 * sin(Double($0))) }), to: short)
+        let r = try denoise(["train-noise", short, "-o", dir.appendingPathComponent("n.safetensors").path, "--rank", "50", "-q"])
+        #expect(r.status == 1)
+        #expect(r.stderr == "denoise: error: rank 50 needs at least 50 frames of audio, the inputs give 15 (0.19 s)\n")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("n.safetensors").path))
+        let empty = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let e = try denoise(["train-speech", empty.path, "-o", dir.appendingPathComponent("s.safetensors").path])
+        #expect(e.status == 1 && e.stderr == "denoise: error: no audio files found in '\(empty.path)'\n")
+    }
+
     @Test func invalidOptionsAreUsageErrors() throws {
         let r = try denoise(["train-noise", "x.wav", "-o", "y.safetensors", "--hop", "2000"])
         #expect(r.status == 64)

@@ -6,6 +6,9 @@ public struct AudioFormat: Sendable, Equatable, CustomStringConvertible {
     /// libsndfile's SF_FORMAT_* value: major (container) | subtype (sample encoding).
     let code: Int32
 
+    /// 32-bit float WAV.
+    public static let float32WAV = AudioFormat(code: Int32(SF_FORMAT_WAV) | Int32(SF_FORMAT_FLOAT))
+
     var major: Int32 { code & Int32(SF_FORMAT_TYPEMASK) }
     var subtype: Int32 { code & Int32(SF_FORMAT_SUBMASK) }
 
