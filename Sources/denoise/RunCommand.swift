@@ -116,7 +116,11 @@ struct Run: ParsableCommand {
         if info.nonFiniteSamples > 0, !quiet {
             Console.warning("'\(input)': \(info.nonFiniteSamples) NaN/Inf samples treated as 0")
         }
-        let cleaned = try denoiser.denoise(audio)
+        let name = URL(fileURLWithPath: input).lastPathComponent
+        let cleaned = try denoiser.denoise(audio, progress: quiet || audio.duration < 30 ? nil : { done in
+            Console.progress("cleaning \(name): \(Int(done * 100))%")
+        })
+        Console.endProgress()
         try AudioFile.write(cleaned, to: output, like: info.format)
         if let noiseOutput {
             let removed = AudioBuffer(sampleRate: audio.sampleRate, channels: zip(audio.channels, cleaned.channels).map { x, y in

@@ -96,12 +96,14 @@ public final class Denoiser {
     }
 
     /// Cleans every channel of `audio` (any sample rate): the result has the input's rate,
-    /// channel count and length.
-    public func denoise(_ audio: AudioBuffer) throws(DenoiseError) -> AudioBuffer {
+    /// channel count and length. `progress` is called with the fraction done (0...1).
+    public func denoise(_ audio: AudioBuffer, progress: ((Double) -> Void)? = nil) throws(DenoiseError) -> AudioBuffer {
         var channels: [[Float]] = []
-        for x in audio.channels {
+        for (c, x) in audio.channels.enumerated() {
             let atRate = try Resampler.resample(x, from: audio.sampleRate, to: sampleRate)
-            var y = try Resampler.resample(denoise(atRate), from: sampleRate, to: audio.sampleRate)
+            let share = 1 / Double(audio.channelCount)
+            let cleaned = denoise(atRate, progress: progress.map { report in { report((Double(c) + $0) * share) } })
+            var y = try Resampler.resample(cleaned, from: sampleRate, to: audio.sampleRate)
             // Resampling there and back can be off by a sample: keep the input's length exactly.
             if y.count > x.count { y.removeLast(y.count - x.count) }
             if y.count < x.count { y.append(contentsOf: repeatElement(0, count: x.count - y.count)) }
@@ -111,7 +113,7 @@ public final class Denoiser {
     }
 
     /// Cleans one channel at the dictionaries' sample rate.
-    public func denoise(_ signal: [Float]) -> [Float] {
+    public func denoise(_ signal: [Float], progress: ((Double) -> Void)? = nil) -> [Float] {
         var out = [Float](repeating: 0, count: signal.count)
         let frames = stft.configuration.frameCount(samples: signal.count)
         let block = options.blockFrames
@@ -122,6 +124,7 @@ public final class Denoiser {
                     let n = min(block, frames - first)
                     process(x, firstFrame: first, count: n, into: y)
                     first += n
+                    progress?(Double(first) / Double(frames))
                 }
             }
         }
