@@ -53,10 +53,10 @@ struct Run: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No warnings or progress.")
     var quiet = false
 
+    var options: DenoiserOptions { DenoiserOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity) }
+
     func validate() throws {
-        if iterations < 1 { throw ValidationError("--iterations must be at least 1 (got \(iterations))") }
-        if !(maskPower > 0 && maskPower <= 8) { throw ValidationError("--mask-power must be in (0, 8] (got \(maskPower))") }
-        if !(sparsity >= 0) { throw ValidationError("--sparsity must be non-negative (got \(sparsity))") }
+        do { try options.validate() } catch { throw ValidationError(error.description) }
     }
 
     /// Batch mode: several inputs, or an existing folder as the output.
@@ -105,7 +105,7 @@ struct Run: ParsableCommand {
             for d in noiseDictionaries where d.kind != .noise { Console.warning("\(d.label) is used as a noise dictionary") }
         }
         return try Denoiser(speech: speechDictionary, noise: noiseDictionaries,
-                            options: DenoiserOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity))
+                            options: options)
     }
 
     func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date) throws {

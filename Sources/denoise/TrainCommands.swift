@@ -46,25 +46,23 @@ struct TrainingArguments: ParsableArguments {
     @Flag(name: .shortAndLong, help: "No progress or summary on stderr.")
     var quiet = false
 
+    /// The library checks every range (one table of legal values); here its message becomes a usage error.
     func validate() throws {
-        if let rank, rank < 1 { throw ValidationError("--rank must be at least 1 (got \(rank))") }
-        if iterations < 1 { throw ValidationError("--iterations must be at least 1 (got \(iterations))") }
-        if !(0...2).contains(beta) { throw ValidationError("--beta must be between 0 and 2 (got \(beta))") }
-        if !(sparsity >= 0) { throw ValidationError("--sparsity must be non-negative (got \(sparsity))") }
-        do { try STFTConfiguration(nFFT: nFFT, hop: hop).validate() } catch { throw ValidationError(error.description) }
-        if !(1000...768_000).contains(sampleRate) { throw ValidationError("--sample-rate must be between 1000 and 768000 (got \(sampleRate))") }
-        if !(spectrumExponent > 0 && spectrumExponent <= 4) { throw ValidationError("--spectrum-exponent must be in (0, 4] (got \(spectrumExponent))") }
-        if !(tolerance >= 0) { throw ValidationError("--tolerance must be non-negative (got \(tolerance))") }
+        do { try options(kind: .speech, defaultRank: 1).validate() } catch { throw ValidationError(error.description) }
+    }
+
+    func options(kind: SpectralDictionary.Kind, defaultRank: Int) -> DictionaryTrainingOptions {
+        DictionaryTrainingOptions(
+            kind: kind, sampleRate: sampleRate, stft: STFTConfiguration(nFFT: nFFT, hop: hop),
+            spectrumExponent: spectrumExponent,
+            nmf: NMFConfiguration(rank: rank ?? defaultRank, iterations: iterations, beta: beta,
+                                  sparsity: sparsity, tolerance: tolerance, seed: seed),
+            balanceInputs: balance)
     }
 
     func train(kind: SpectralDictionary.Kind, defaultRank: Int) throws {
         try reportingErrors {
-            let options = DictionaryTrainingOptions(
-                kind: kind, sampleRate: sampleRate, stft: STFTConfiguration(nFFT: nFFT, hop: hop),
-                spectrumExponent: spectrumExponent,
-                nmf: NMFConfiguration(rank: rank ?? defaultRank, iterations: iterations, beta: beta,
-                                      sparsity: sparsity, tolerance: tolerance, seed: seed),
-                balanceInputs: balance)
+            let options = options(kind: kind, defaultRank: defaultRank)
             let start = Date()
             let (dictionary, summary) = try DictionaryTrainer.train(
                 inputs: inputs, options: options,
