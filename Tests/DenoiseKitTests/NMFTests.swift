@@ -74,11 +74,8 @@ import Testing
         var (w, h0, v) = Self.lowRankData()
         _ = normalizeColumns(&w)
         v = Matrix.product(w, h0)
-        let solver = ActivationSolver(atoms: w, beta: beta, sparsity: 0, iterations: 2000, capacity: v.cols)
-        var h = Matrix(rows: w.cols, cols: v.cols)
-        v.storage.withUnsafeBufferPointer { pv in
-            h.storage.withUnsafeMutableBufferPointer { ph in solver.solve(v: pv.baseAddress!, frames: v.cols, h: ph.baseAddress!) }
-        }
+        let solver = ActivationSolver(atoms: w, beta: beta, sparsity: 0, iterations: 2000, capacity: 50)  // several blocks
+        let h = solver.solve(v)
         let model = Matrix.product(w, h)
         let err = zip(model.storage, v.storage).map { abs($0 - $1) / max($1, 1e-3) }.max()!
         #expect(err < 0.02, "β = \(beta): worst relative reconstruction error \(err)")

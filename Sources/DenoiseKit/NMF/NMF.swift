@@ -101,7 +101,8 @@ private struct Trainer {
         model = Matrix(rows: bins, cols: frames)
         negative = div.needsNegativePart ? Matrix(rows: bins, cols: frames) : Matrix(rows: 0, cols: 0)
         positive = div.needsPositivePart && c.beta != 2 ? Matrix(rows: bins, cols: frames) : Matrix(rows: 0, cols: 0)
-        numH = Matrix(rows: rank, cols: frames); denH = Matrix(rows: rank, cols: frames)
+        numH = Matrix(rows: rank, cols: frames)
+        denH = div.needsPositivePart ? Matrix(rows: rank, cols: frames) : Matrix(rows: 0, cols: 0)
         numW = Matrix(rows: bins, cols: rank); denW = Matrix(rows: bins, cols: rank)
     }
 
@@ -176,14 +177,21 @@ private struct Trainer {
         if div.needsPositivePart {
             Matrix.multiply(W, div.beta == 2 ? model : positive, into: &denH, transposeA: true)
             if c.sparsity > 0 { for i in 0..<denH.count { denH.storage[i] += c.sparsity } }
+            applyUpdate(&H, numH, denH)
         } else {
-            // β = 1: Wᵀ·1 is the column sums of W, the same for every frame.
-            let sums = columnSums(W)
-            denH.storage.withUnsafeMutableBufferPointer { d in
-                for t in 0..<frames { for k in 0..<rank { d[k + t * rank] = sums[k] + c.sparsity } }
+            // β = 1: Wᵀ·1 is the column sums of W, the same for every frame; no matrix is formed.
+            let den = columnSums(W).map { $0 + c.sparsity }
+            H.storage.withUnsafeMutableBufferPointer { h in
+                numH.storage.withUnsafeBufferPointer { n in
+                    den.withUnsafeBufferPointer { d in
+                        for t in 0..<frames {
+                            let ht = h.baseAddress! + t * rank, nt = n.baseAddress! + t * rank
+                            for k in 0..<rank { ht[k] *= nt[k] / max(d[k], BetaDivergence.floor) }
+                        }
+                    }
+                }
             }
         }
-        applyUpdate(&H, numH, denH)
     }
 
     /// W ← W ⊙ (A·Hᵀ / B·Hᵀ)^γ, then columns renormalized (see `NMFConfiguration.sparsity`).
@@ -193,24 +201,25 @@ private struct Trainer {
         if div.needsPositivePart {
             Matrix.multiply(div.beta == 2 ? model : positive, H, into: &denW, transposeB: true)
         } else {
-            // β = 1: 1·Hᵀ is the row sums of H, the same for every bin.
+            // β = 1: 1·Hᵀ is the row sums of H, the same for every bin (filled per column, bins × rank).
             let sums = rowSums(H)
             denW.storage.withUnsafeMutableBufferPointer { d in
-                for k in 0..<rank { for f in 0..<bins { d[f + k * bins] = sums[k] } }
+                for k in 0..<rank { (d.baseAddress! + k * bins).update(repeating: sums[k], count: bins) }
             }
         }
         if c.sparsity > 0 {
             // Gradient of the cost through the normalization W/‖W‖ (Le Roux et al. 2015, eq. 21):
             // each column's numerator gains w·(wᵀ·den) and its denominator w·(wᵀ·num).
-            for k in 0..<rank {
-                var wDen: Float = 0, wNum: Float = 0
-                for f in 0..<bins {
-                    wDen += W[f, k] * denW[f, k]
-                    wNum += W[f, k] * numW[f, k]
-                }
-                for f in 0..<bins {
-                    numW[f, k] += W[f, k] * wDen
-                    denW[f, k] += W[f, k] * wNum
+            W.storage.withUnsafeBufferPointer { pw in
+                numW.storage.withUnsafeMutableBufferPointer { pn in
+                    denW.storage.withUnsafeMutableBufferPointer { pd in
+                        for k in 0..<rank {
+                            let w = pw.baseAddress! + k * bins, n = pn.baseAddress! + k * bins, d = pd.baseAddress! + k * bins
+                            var wDen: Float = 0, wNum: Float = 0
+                            for f in 0..<bins { wDen += w[f] * d[f]; wNum += w[f] * n[f] }
+                            for f in 0..<bins { n[f] += w[f] * wDen; d[f] += w[f] * wNum }
+                        }
+                    }
                 }
             }
             applyUpdate(&W, numW, denW)

@@ -82,6 +82,23 @@ final class ActivationSolver {
         }
     }
 
+    /// H [rank × frames] for all of `v` [bins × frames], solved `capacity` frames at a time.
+    func solve(_ v: Matrix) -> Matrix {
+        precondition(v.rows == bins)
+        var h = Matrix(rows: rank, cols: v.cols)
+        v.storage.withUnsafeBufferPointer { pv in
+            h.storage.withUnsafeMutableBufferPointer { ph in
+                var first = 0
+                while first < v.cols {
+                    let n = min(capacity, v.cols - first)
+                    solve(v: pv.baseAddress! + first * bins, frames: n, h: ph.baseAddress! + first * rank)
+                    first += n
+                }
+            }
+        }
+        return h
+    }
+
     /// Every activation of a frame starts equal, at the value that makes Σ_f (W·H)_ft = Σ_f V_ft:
     /// a start that depends only on the frame itself and scales with it.
     private func initialize(v: UnsafePointer<Float>, frames n: Int, h: UnsafeMutablePointer<Float>) {

@@ -107,22 +107,14 @@ public enum DiscriminativeTrainer {
         let w = Matrix.hstack([speech.atoms, noise.atoms])
         let solver = ActivationSolver(atoms: w, beta: speech.beta, sparsity: options.run.sparsity,
                                       iterations: options.run.iterations, capacity: options.run.blockFrames)
-        var h = Matrix(rows: w.cols, cols: v.cols)
-        v.storage.withUnsafeBufferPointer { pv in
-            h.storage.withUnsafeMutableBufferPointer { ph in
-                var first = 0
-                while first < v.cols {
-                    let n = min(options.run.blockFrames, v.cols - first)
-                    solver.solve(v: pv.baseAddress! + first * w.rows, frames: n, h: ph.baseAddress! + first * w.cols)
-                    first += n
-                }
-            }
-        }
+        let h = solver.solve(v)
         let ks = speech.rank
-        let hs = h.transposed().columns(0..<ks).transposed(), hn = h.transposed().columns(ks..<w.cols).transposed()
+        // H's rows split into speech and noise activations (rows = columns of Hᵀ).
+        let ht = h.transposed()
+        let hs = ht.columns(0..<ks).transposed(), hn = ht.columns(ks..<w.cols).transposed()
         var ws = speech.atoms, wn = noise.atoms
         var costs: [Double] = []
-        var state = MaskBasisState(v: v, s: s, power: options.run.maskPower)
+        var state = MaskBasisState(v: v, s: s, power: options.run.maskPower, speechRank: ks, noiseRank: w.cols - ks)
         costs.append(state.cost(ws, hs, wn, hn))
         // The multiplicative update is a heuristic here (no majorization), so each step is checked:
         // a step that raises the cost is taken back and retried with the ratio's exponent halved.
@@ -158,12 +150,24 @@ public enum DiscriminativeTrainer {
 private struct MaskBasisState {
     let v: Matrix, s: Matrix, p: Float
     var a: Matrix, b: Matrix, num: Matrix, den: Matrix
+    var numWs: Matrix, denWs: Matrix, numWn: Matrix, denWn: Matrix
 
-    init(v: Matrix, s: Matrix, power: Float) {
+    init(v: Matrix, s: Matrix, power: Float, speechRank: Int, noiseRank: Int) {
         self.v = v
         self.s = s
         p = power
         a = Matrix(rows: v.rows, cols: v.cols); b = a; num = a; den = a
+        numWs = Matrix(rows: v.rows, cols: speechRank); denWs = numWs
+        numWn = Matrix(rows: v.rows, cols: noiseRank); denWn = numWn
+    }
+
+    /// w ← max(w ⊙ (num / den)^step, floor).
+    static func apply(_ w: inout Matrix, _ num: Matrix, _ den: Matrix, step: Float) {
+        let floor = BetaDivergence.floor
+        for i in 0..<w.count {
+            let r = num.storage[i] / max(den.storage[i], floor)
+            w.storage[i] = max(w.storage[i] * (step == 1 ? r : powf(r, step)), floor)
+        }
     }
 
     @inline(__always) func power(_ x: Float) -> Float { p == 2 ? x * x : (p == 1 ? x : powf(x, p)) }
@@ -205,19 +209,14 @@ private struct MaskBasisState {
                     den.storage[i] = Float(si * bp / (bi * q))
                 }
             }
-            let h = speechStep ? hs : hn
-            var numW = Matrix(rows: v.rows, cols: h.rows), denW = numW
-            Matrix.multiply(num, h, into: &numW, transposeB: true)
-            Matrix.multiply(den, h, into: &denW, transposeB: true)
-            let floor = BetaDivergence.floor
-            @inline(__always) func factor(_ i: Int) -> Float {
-                let r = numW.storage[i] / max(denW.storage[i], floor)
-                return step == 1 ? r : powf(r, step)
-            }
             if speechStep {
-                for i in 0..<ws.count { ws.storage[i] = max(ws.storage[i] * factor(i), floor) }
+                Matrix.multiply(num, hs, into: &numWs, transposeB: true)
+                Matrix.multiply(den, hs, into: &denWs, transposeB: true)
+                Self.apply(&ws, numWs, denWs, step: step)
             } else {
-                for i in 0..<wn.count { wn.storage[i] = max(wn.storage[i] * factor(i), floor) }
+                Matrix.multiply(num, hn, into: &numWn, transposeB: true)
+                Matrix.multiply(den, hn, into: &denWn, transposeB: true)
+                Self.apply(&wn, numWn, denWn, step: step)
             }
         }
         // The mask is unchanged when both sets are scaled alike: keep their overall scale fixed so
