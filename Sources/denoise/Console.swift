@@ -16,6 +16,14 @@ enum Console {
         write("\r\u{1B}[2K" + message)
     }
 
+    /// A progress bar: `label [#######.............]  35% detail`.
+    static func progress(_ label: String, fraction: Double, detail: String = "") {
+        guard isTerminal else { return }
+        let width = 24, filled = Int((min(max(fraction, 0), 1) * Double(width)).rounded())
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        progress("\(label) [\(bar)] \(String(format: "%3d", Int(fraction * 100)))%\(detail.isEmpty ? "" : " " + detail)")
+    }
+
     static func endProgress() { if isTerminal { write("\r\u{1B}[2K") } }
 
     static func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }

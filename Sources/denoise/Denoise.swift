@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Denoise: ParsableCommand {
@@ -17,4 +18,20 @@ struct Denoise: ParsableCommand {
         version: "0.1.0",
         subcommands: [Run.self, TrainSpeech.self, TrainNoise.self, TrainDiscriminative.self, Inspect.self, ListDictionaries.self]
     )
+
+    /// Like `ParsableCommand.main()`, except that a usage error is one line on stderr,
+    /// `denoise: error: …`, pointing at the command's help, instead of the error plus the usage.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let status = exitCode(for: error)
+            guard status == .validationFailure else { exit(withError: error) }  // help, version, failures
+            let message = message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"
+            let sub = CommandLine.arguments.dropFirst().first { name in configuration.subcommands.contains { $0._commandName == name } }
+            Console.error("\(message) (see 'denoise \(sub.map { $0 + " " } ?? "")--help')")
+            Foundation.exit(status.rawValue)
+        }
+    }
 }

@@ -33,28 +33,28 @@ struct TrainDiscriminative: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the noise dictionary with mask bases.")
     var output: String
 
-    @Option(help: "Number of training mixtures.")
+    @Option(parsing: .unconditional, help: "Number of training mixtures.")
     var mixtures = 60
 
-    @Option(help: "Length of each mixture in seconds.")
+    @Option(parsing: .unconditional, help: "Length of each mixture in seconds.")
     var seconds = 6.0
 
     @Option(help: "Comma-separated SNRs in dB the mixtures are made at.")
     var snrs = "-5,0,5,10"
 
-    @Option(help: "Update iterations on the bases.")
+    @Option(parsing: .unconditional, help: "Update iterations on the bases.")
     var iterations = 40
 
-    @Option(help: "Activation iterations, as 'run --iterations' will use.")
+    @Option(parsing: .unconditional, help: "Activation iterations, as 'run --iterations' will use.")
     var runIterations = 100
 
-    @Option(help: "Activation sparsity, as 'run --sparsity' will use.")
+    @Option(parsing: .unconditional, help: "Activation sparsity, as 'run --sparsity' will use.")
     var runSparsity: Float = 0
 
-    @Option(help: "Mask exponent, as 'run --mask-power' will use.")
+    @Option(parsing: .unconditional, help: "Mask exponent, as 'run --mask-power' will use.")
     var maskPower: Float = 2
 
-    @Option(help: "Seed of the mixture draw.")
+    @Option(parsing: .unconditional, help: "Seed of the mixture draw.")
     var seed: UInt64 = 0
 
     @Flag(name: .shortAndLong, help: "No summary on stderr.")
@@ -80,6 +80,7 @@ struct TrainDiscriminative: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let start = Date()
+            try AtomicOutput.checkWritable(output)
             let speechDictionary = try SpectralDictionary.load(speechDict)
             let noiseDictionary = try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(noiseDict))
             let rate = speechDictionary.sampleRate

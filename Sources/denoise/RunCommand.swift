@@ -32,13 +32,13 @@ struct Run: ParsableCommand {
                                valueName: "dict"))
     var noise: [String] = []
 
-    @Option(help: "Multiplicative-update iterations for the activations.")
+    @Option(parsing: .unconditional, help: "Multiplicative-update iterations for the activations.")
     var iterations = 100
 
-    @Option(help: "Exponent p of the mask Sᵖ/(Sᵖ+Nᵖ).")
+    @Option(parsing: .unconditional, help: "Exponent p of the mask Sᵖ/(Sᵖ+Nᵖ).")
     var maskPower: Float = 2
 
-    @Option(help: "L1 penalty on the activations.")
+    @Option(parsing: .unconditional, help: "L1 penalty on the activations.")
     var sparsity: Float = 0
 
     @Option(help: "Also write the removed part (input minus output) here (a folder for several inputs).")
@@ -77,7 +77,7 @@ struct Run: ParsableCommand {
         var failures = 0
         for (i, input) in inputs.enumerated() {
             let name = URL(fileURLWithPath: input).lastPathComponent
-            if !quiet { Console.progress("[\(i + 1)/\(inputs.count)] \(name)") }
+            if !quiet { Console.progress("[\(i + 1)/\(inputs.count)] \(name)", fraction: Double(i) / Double(inputs.count)) }
             do {
                 try clean(input, to: (output as NSString).appendingPathComponent(name),
                           noiseTo: noiseOutput.map { ($0 as NSString).appendingPathComponent(name) }, with: denoiser, start: Date())
@@ -113,12 +113,14 @@ struct Run: ParsableCommand {
             throw DenoiseError.unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
         }
         let (audio, info) = try AudioFile.read(input)
+        // Fail before the work, not after it, when an output cannot be written.
+        for target in [output] + (noiseOutput.map { [$0] } ?? []) { try AtomicOutput.checkWritable(target) }
         if info.nonFiniteSamples > 0, !quiet {
             Console.warning("'\(input)': \(info.nonFiniteSamples) NaN/Inf samples treated as 0")
         }
         let name = URL(fileURLWithPath: input).lastPathComponent
         let cleaned = try denoiser.denoise(audio, progress: quiet || audio.duration < 30 ? nil : { done in
-            Console.progress("cleaning \(name): \(Int(done * 100))%")
+            Console.progress("cleaning \(name)", fraction: done)
         })
         Console.endProgress()
         try AudioFile.write(cleaned, to: output, like: info.format)

@@ -10,34 +10,34 @@ struct TrainingArguments: ParsableArguments {
     @Option(name: .shortAndLong, help: "Where to write the dictionary (.safetensors).")
     var output: String
 
-    @Option(help: "Number of atoms (default: 64 for speech, 32 for noise).")
+    @Option(parsing: .unconditional, help: "Number of atoms (default: 64 for speech, 32 for noise).")
     var rank: Int?
 
-    @Option(help: "Maximum NMF iterations.")
+    @Option(parsing: .unconditional, help: "Maximum NMF iterations.")
     var iterations = 200
 
-    @Option(help: "β of the β-divergence: 2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito.")
+    @Option(parsing: .unconditional, help: "β of the β-divergence: 2 Euclidean, 1 Kullback-Leibler, 0 Itakura-Saito.")
     var beta: Float = 1
 
-    @Option(help: "L1 penalty on the activations (sparse NMF).")
+    @Option(parsing: .unconditional, help: "L1 penalty on the activations (sparse NMF).")
     var sparsity: Float = 0
 
-    @Option(name: .customLong("n-fft"), help: "STFT frame length in samples.")
+    @Option(name: .customLong("n-fft"), parsing: .unconditional, help: "STFT frame length in samples.")
     var nFFT = 1024
 
-    @Option(help: "STFT hop in samples (at most n-fft/2).")
+    @Option(parsing: .unconditional, help: "STFT hop in samples (at most n-fft/2).")
     var hop = 256
 
-    @Option(help: "Sample rate the audio is converted to and the dictionary is used at.")
+    @Option(parsing: .unconditional, help: "Sample rate the audio is converted to and the dictionary is used at.")
     var sampleRate = 16000
 
-    @Option(help: "Spectrogram exponent: 1 magnitude, 2 power, 0.5 compressed.")
+    @Option(parsing: .unconditional, help: "Spectrogram exponent: 1 magnitude, 2 power, 0.5 compressed.")
     var spectrumExponent: Float = 1
 
-    @Option(help: "Stop when the cost decreases by less than this fraction over 10 iterations (0: run all iterations).")
+    @Option(parsing: .unconditional, help: "Stop when the cost decreases by less than this fraction over 10 iterations (0: run all iterations).")
     var tolerance: Double = 1e-4
 
-    @Option(help: "Seed of the random initialization.")
+    @Option(parsing: .unconditional, help: "Seed of the random initialization.")
     var seed: UInt64 = 0
 
     @Flag(help: "Weigh every INPUT (file or folder) equally, whatever its duration.")
@@ -63,12 +63,14 @@ struct TrainingArguments: ParsableArguments {
     func train(kind: SpectralDictionary.Kind, defaultRank: Int) throws {
         try reportingErrors {
             let options = options(kind: kind, defaultRank: defaultRank)
+            try AtomicOutput.checkWritable(output)
             let start = Date()
             let (dictionary, summary) = try DictionaryTrainer.train(
                 inputs: inputs, options: options,
                 warning: { Console.warning($0) },
                 progress: quiet ? nil : { it, cost in
-                    Console.progress("training \(kind.rawValue) dictionary: iteration \(it)/\(iterations), cost \(String(format: "%.6g", cost))")
+                    Console.progress("training \(kind.rawValue) dictionary", fraction: Double(it) / Double(iterations),
+                                     detail: "iteration \(it)/\(iterations), cost \(String(format: "%.6g", cost))")
                 })
             try dictionary.write(to: output)
             Console.endProgress()

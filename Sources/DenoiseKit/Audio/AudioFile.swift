@@ -9,6 +9,24 @@ public struct AudioFormat: Sendable, Equatable, CustomStringConvertible {
     /// 32-bit float WAV.
     public static let float32WAV = AudioFormat(code: Int32(SF_FORMAT_WAV) | Int32(SF_FORMAT_FLOAT))
 
+    /// Sample encodings a caller can ask for by name.
+    public enum Encoding: String, CaseIterable, Sendable {
+        case u8, s16, s24, s32, f32
+
+        var subtype: Int32 {
+            switch self {
+            case .u8: Int32(SF_FORMAT_PCM_U8)
+            case .s16: Int32(SF_FORMAT_PCM_16)
+            case .s24: Int32(SF_FORMAT_PCM_24)
+            case .s32: Int32(SF_FORMAT_PCM_32)
+            case .f32: Int32(SF_FORMAT_FLOAT)
+            }
+        }
+    }
+
+    /// WAV with the given sample encoding.
+    public static func wav(_ encoding: Encoding) -> AudioFormat { AudioFormat(code: Int32(SF_FORMAT_WAV) | encoding.subtype) }
+
     var major: Int32 { code & Int32(SF_FORMAT_TYPEMASK) }
     var subtype: Int32 { code & Int32(SF_FORMAT_SUBMASK) }
 
@@ -76,15 +94,8 @@ public enum AudioFile {
     public static func write(_ audio: AudioBuffer, to path: String, like: AudioFormat? = nil) throws(DenoiseError) {
         guard audio.channelCount >= 1 else { throw .unwritableOutput(path: path, reason: "no channels to write") }
         let format = try outputFormat(for: path, channels: audio.channelCount, sampleRate: audio.sampleRate, like: like)
-        let temporary = try makeTemporaryPath(besides: path)
-        do throws(DenoiseError) {
+        try AtomicOutput.write(to: path) { temporary throws(DenoiseError) in
             try writeFile(audio, to: temporary, format: format, reportedPath: path)
-            guard rename(temporary, path) == 0 else {
-                throw .unwritableOutput(path: path, reason: String(cString: strerror(errno)))
-            }
-        } catch {
-            unlink(temporary)
-            throw error
         }
     }
 
@@ -142,21 +153,6 @@ public enum AudioFile {
         guard access(path, R_OK) == 0 else { throw .unreadableInput(path: path, reason: "permission denied") }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
         if size == 0 { throw .unreadableInput(path: path, reason: "the file is empty (0 bytes)") }
-    }
-
-    private static func makeTemporaryPath(besides path: String) throws(DenoiseError) -> String {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .unwritableOutput(path: path, reason: "the folder '\(dir)' does not exist")
-        }
-        guard access(dir, W_OK) == 0 else { throw .unwritableOutput(path: path, reason: "the folder '\(dir)' is not writable") }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw .unwritableOutput(path: path, reason: "it is a directory")
-        }
-        let name = ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        return url.deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     private struct MajorFormat { var code: Int32; var `extension`: String }

@@ -139,6 +139,10 @@ public enum DictionaryTrainer {
                 for i in groups[g].storage.indices { groups[g].storage[i] *= scale }
             }
         }
+        let frameSeconds = Double(options.stft.nFFT) / Double(options.sampleRate)
+        guard seconds >= frameSeconds else {
+            throw .noAudio("the inputs hold \(String(format: "%.3f", seconds)) s of audio, less than one STFT frame (\(options.stft.nFFT) samples, \(String(format: "%.3f", frameSeconds)) s)")
+        }
         let v = Matrix.hstack(groups)
         guard v.cols > 0 else { throw .noAudio("the inputs contain no audio above silence to train on") }
         guard v.cols >= options.nmf.rank else {

@@ -128,16 +128,11 @@ public struct SpectralDictionary: Sendable, Equatable {
 
     /// Writes the file atomically (temporary file, then rename).
     public func write(to path: String) throws(DenoiseError) {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .unwritableOutput(path: path, reason: "the folder '\(dir)' does not exist")
-        }
-        do {
-            try encoded().write(to: url, options: .atomic)
-        } catch {
-            throw .unwritableOutput(path: path, reason: (error as NSError).localizedDescription)
+        let bytes = encoded()
+        try AtomicOutput.write(to: path) { temporary throws(DenoiseError) in
+            do { try bytes.write(to: URL(fileURLWithPath: temporary)) } catch {
+                throw .unwritableOutput(path: path, reason: (error as NSError).localizedDescription)
+            }
         }
     }
 
