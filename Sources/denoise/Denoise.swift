@@ -1,4 +1,5 @@
 import ArgumentParser
+import DenoiseKit
 import Foundation
 
 @main
@@ -22,6 +23,7 @@ struct Denoise: ParsableCommand {
     /// Like `ParsableCommand.main()`, except that a usage error is one line on stderr,
     /// `denoise: error: …`, pointing at the command's help, instead of the error plus the usage.
     static func main() {
+        AtomicOutput.removeTemporaryFilesOnInterrupt()
         do {
             var command = try parseAsRoot()
             try command.run()

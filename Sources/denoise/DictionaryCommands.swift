@@ -33,7 +33,8 @@ struct Inspect: ParsableCommand {
 struct ListDictionaries: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dictionaries",
-        abstract: "List the shipped dictionaries (names usable with 'run --noise NAME').")
+        abstract: "List the shipped dictionaries (names usable with 'run --noise NAME').",
+        discussion: "Example:\n  denoise dictionaries\n  denoise run noisy.wav -o clean.wav --noise street_traffic")
 
     func run() throws {
         try reportingErrors {

@@ -63,7 +63,8 @@ import Testing
     }
 
     /// Ten minutes (37 500 frames): length and rate kept. Two iterations keep the debug-build test quick;
-    /// the iteration count does not change how a long file is handled.
+    /// the iteration count does not change how a long file is handled. Then the same run is
+    /// interrupted while it writes, and leaves nothing behind.
     @Test func longInput() throws {
         let dir = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -75,5 +76,29 @@ import Testing
         let (cleaned, _) = try AudioFile.read(output)
         #expect(cleaned.frameCount == 600 * 16000 && cleaned.sampleRate == 16000)
         #expect(cleaned.channels[0].allSatisfy { $0.isFinite })
+
+        // Interrupted while the output is being written: the partial temporary file is removed.
+        try FileManager.default.removeItem(atPath: output)
+        let flac = dir.appendingPathComponent("out.flac").path
+        let process = Process()
+        process.executableURL = denoiseBinary
+        process.arguments = ["run", input, "-o", flac, "--iterations", "1", "-q"]
+        try process.run()
+        var interrupted = false
+        while process.isRunning, !interrupted {
+            let partial = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".tmp") }
+            let size = partial.compactMap { try? FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent($0).path)[.size] as? Int }.max() ?? 0
+            if size > 100_000 {
+                process.interrupt()
+                interrupted = true
+            }
+            usleep(1000)
+        }
+        process.waitUntilExit()
+        #expect(interrupted, "the write finished before it could be interrupted")
+        if interrupted {
+            #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGINT)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["long.wav"])
+        }
     }
 }
