@@ -112,34 +112,25 @@ struct Run: ParsableCommand {
         for target in [output] + (noiseOutput.map { [$0] } ?? []) where !overwrite && samePath(input, target) {
             throw DenoiseError.unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
         }
-        let (audio, info) = try AudioFile.read(input)
-        // Fail before the work, not after it, when an output cannot be written.
-        for target in [output] + (noiseOutput.map { [$0] } ?? []) { try AtomicOutput.checkWritable(target) }
-        if info.nonFiniteSamples > 0, !quiet {
-            Console.warning("'\(input)': \(info.nonFiniteSamples) NaN/Inf samples treated as 0")
-        }
         let name = URL(fileURLWithPath: input).lastPathComponent
-        let cleaned = try denoiser.denoise(audio, progress: quiet || audio.duration < 30 ? nil : { done in
+        let showProgress = !quiet && Console.isTerminal
+        let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress ? { done in
             Console.progress("cleaning \(name)", fraction: done)
-        })
+        } : nil)
         Console.endProgress()
-        try AudioFile.write(cleaned, to: output, like: info.format)
-        if let noiseOutput {
-            let removed = AudioBuffer(sampleRate: audio.sampleRate, channels: zip(audio.channels, cleaned.channels).map { x, y in
-                zip(x, y).map { $0 - $1 }
-            })
-            try AudioFile.write(removed, to: noiseOutput, like: info.format)
+        if report.nonFiniteSamples > 0, !quiet {
+            Console.warning("'\(input)': \(report.nonFiniteSamples) NaN/Inf samples treated as 0")
         }
         if verbose {
             let elapsed = Date().timeIntervalSince(start)
             let sp = denoiser.speech
             Console.info("""
-                input:  \(input): \(formatSeconds(audio.duration)), \(audio.sampleRate) Hz, \(audio.channelCount) channel(s), \(info.format)
+                input:  \(input): \(formatSeconds(report.duration)), \(report.sampleRate) Hz, \(report.channelCount) channel(s), \(report.format)
                 speech: \(sp.label), rank \(sp.rank)
                 noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
                 model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(iterations) iterations, mask power \(maskPower), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")
                 output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
-                time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(audio.duration, 1e-9))) × real time)
+                time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
                 """)
         }
     }

@@ -64,6 +64,74 @@ import Testing
         #expect(snr > 80, "blocked vs whole: SNR \(snr) dB")
     }
 
+    /// Pushes `x` in chunks of seeded random sizes (some empty, some a single sample), in units of
+    /// `unit` samples (the channel count of interleaved audio).
+    static func inChunks(_ x: [Float], unit: Int = 1, seed: UInt64, _ push: (UnsafeBufferPointer<Float>) -> [Float]) -> [Float] {
+        var rng = SeededGenerator(seed: seed)
+        var out: [Float] = [], i = 0
+        while i < x.count {
+            let n = min(x.count - i, unit * [0, 1, 37, 256, 1000, 4099][Int(rng.next() % 6)])
+            out += x.withUnsafeBufferPointer { push(UnsafeBufferPointer(rebasing: $0[i..<(i + n)])) }
+            i += n
+        }
+        return out
+    }
+
+    /// Streaming (as from a pipe, in arbitrary chunks) gives the whole-signal result.
+    @Test func streamingGivesTheWholeSignalResult() throws {
+        let clean = Self.voiced(seconds: 2, seed: 8)
+        let noisy = zip(clean, randomSignal(count: clean.count, seed: 9, amplitude: 0.1)).map { $0 + $1 }
+        let whole = Self.makeDenoiser().denoise(noisy)
+        let stream = DenoiserStream(Self.makeDenoiser())
+        var streamed = Self.inChunks(noisy, seed: 1) { stream.push($0) }
+        streamed += stream.finish()
+        #expect(streamed.count == noisy.count)
+        let snr = snrDB(reference: whole.map(Double.init), estimate: streamed.map(Double.init))
+        #expect(snr > 80, "streamed vs whole: SNR \(snr) dB")
+    }
+
+    /// A sample comes out at most one window after it went in.
+    @Test func streamLatencyIsAtMostOneWindow() {
+        let stream = DenoiserStream(Self.makeDenoiser())
+        var received = 0, released = 0
+        let chunk = [Float](repeating: 0.1, count: 64)
+        for _ in 0..<100 {
+            released += chunk.withUnsafeBufferPointer { stream.push($0) }.count
+            received += chunk.count
+            #expect(received - released <= Self.stft.nFFT)
+        }
+    }
+
+    /// The multichannel pipeline with rate conversion, fed in chunks, gives the in-memory result.
+    @Test func pipelineInChunksGivesTheInMemoryResult() throws {
+        let x = try Resampler.resample(Self.voiced(seconds: 1.5, seed: 10), from: Self.rate, to: 22050)
+        let y = zip(x, randomSignal(count: x.count, seed: 11, amplitude: 0.05)).map { $0 + $1 }
+        let audio = AudioBuffer(sampleRate: 22050, channels: [x, y])
+        let expected = try Self.makeDenoiser().denoise(audio)
+        let pipeline = try CleaningPipeline(denoiser: Self.makeDenoiser(), sampleRate: 22050, channels: 2)
+        var interleaved = [Float](repeating: 0, count: 2 * x.count)
+        for i in x.indices { interleaved[2 * i] = x[i]; interleaved[2 * i + 1] = y[i] }
+        var out = Self.inChunks(interleaved, unit: 2, seed: 2) { pipeline.process($0) }
+        out += pipeline.finish()
+        #expect(out.count == interleaved.count)
+        for c in 0..<2 {
+            let channel = stride(from: c, to: out.count, by: 2).map { Double(out[$0]) }
+            let snr = snrDB(reference: expected.channels[c].map(Double.init), estimate: channel)
+            #expect(snr > 80, "channel \(c): SNR \(snr) dB")
+        }
+    }
+
+    @Test func resamplingInChunksGivesTheOneShotResult() throws {
+        let x = randomSignal(count: 30_000, seed: 12, amplitude: 0.5)
+        let whole = try Resampler.resample(x, from: 44100, to: 16000)
+        let stream = try ResamplerStream(from: 44100, to: 16000)
+        var chunked = Self.inChunks(x, seed: 3) { stream.process($0) }
+        chunked += stream.finish()
+        let expectedCount = Int((30_000.0 * 16000 / 44100).rounded())
+        #expect(chunked.count == whole.count && whole.count == expectedCount)
+        #expect(snrDB(reference: whole.map(Double.init), estimate: chunked.map(Double.init)) > 100)
+    }
+
     @Test func silenceAndClippedInputStayFinite() {
         let d = Self.makeDenoiser()
         let silence = [Float](repeating: 0, count: 5000)

@@ -44,46 +44,140 @@ public struct AudioFileInfo: Sendable {
     public var nonFiniteSamples: Int
 }
 
+/// An audio file open for reading in chunks, so memory does not grow with its length.
+public final class AudioFileReader {
+    public let path: String
+    public let sampleRate: Int
+    public let channelCount: Int
+    /// Frames the file declares.
+    public let frameCount: Int
+    public let format: AudioFormat
+    /// NaN and ±Inf samples met so far, each replaced by 0.
+    public private(set) var nonFiniteSamples = 0
+    private let file: OpaquePointer
+
+    public init(_ path: String) throws(DenoiseError) {
+        try AudioFile.checkReadableFile(path)
+        var info = SF_INFO()
+        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
+            throw .unreadableInput(path: path, reason: "not a readable audio file (\(AudioFile.lastError(nil)))")
+        }
+        let channels = Int(info.channels), frames = Int(info.frames)
+        guard channels >= 1, info.samplerate >= 1 else {
+            sf_close(file)
+            throw .unreadableInput(path: path, reason: "the file declares \(channels) channels at \(info.samplerate) Hz")
+        }
+        guard frames >= 1 else {
+            sf_close(file)
+            throw .unreadableInput(path: path, reason: "the file contains no audio (0 frames)")
+        }
+        // Integer formats are scaled to [−1, 1).
+        _ = sf_command(file, Int32(SFC_SET_SCALE_FLOAT_INT_READ), nil, Int32(SF_TRUE))
+        self.path = path
+        self.file = file
+        sampleRate = Int(info.samplerate)
+        channelCount = channels
+        frameCount = frames
+        format = AudioFormat(code: info.format)
+    }
+
+    deinit { sf_close(file) }
+
+    /// Reads up to `frames` interleaved frames into `buffer`; returns how many were read (0 at the end).
+    public func read(into buffer: UnsafeMutablePointer<Float>, frames: Int) -> Int {
+        let got = Int(sf_readf_float(file, buffer, sf_count_t(frames)))
+        guard got > 0 else { return 0 }
+        for i in 0..<(got * channelCount) where !buffer[i].isFinite {
+            buffer[i] = 0
+            nonFiniteSamples += 1
+        }
+        return got
+    }
+
+    /// Fails when decoding stopped on an error rather than at the end of the data.
+    public func checkNoError(framesRead: Int) throws(DenoiseError) {
+        if framesRead == 0 { throw .unreadableInput(path: path, reason: "no audio could be decoded (\(AudioFile.lastError(file)))") }
+    }
+}
+
+/// An audio file being written in chunks (to a temporary path; see `AtomicOutput`).
+public final class AudioFileWriter {
+    private var file: OpaquePointer?
+    private let channelCount: Int
+    private let reportedPath: String
+
+    /// Opens `temporary` for writing `path`'s format; errors name `path`.
+    init(temporary: String, reportedPath path: String, format: Int32, sampleRate: Int, channels: Int) throws(DenoiseError) {
+        var info = SF_INFO()
+        info.samplerate = Int32(sampleRate)
+        info.channels = Int32(channels)
+        info.format = format
+        guard let file = sf_open(temporary, Int32(SFM_WRITE), &info) else {
+            throw .unwritableOutput(path: path, reason: AudioFile.lastError(nil))
+        }
+        // Integer formats: clip out-of-range samples instead of letting them wrap around.
+        _ = sf_command(file, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
+        self.file = file
+        channelCount = channels
+        reportedPath = path
+    }
+
+    deinit { if let file { sf_close(file) } }
+
+    /// Appends `frames` interleaved frames.
+    public func write(_ buffer: UnsafePointer<Float>, frames: Int) throws(DenoiseError) {
+        guard frames > 0, let file else { return }
+        if sf_writef_float(file, buffer, sf_count_t(frames)) != sf_count_t(frames) {
+            throw .unwritableOutput(path: reportedPath, reason: AudioFile.lastError(file))
+        }
+    }
+
+    public func write(_ interleaved: [Float]) throws(DenoiseError) {
+        try interleaved.withUnsafeBufferPointer { (p) throws(DenoiseError) in
+            if let base = p.baseAddress { try write(base, frames: p.count / channelCount) }
+        }
+    }
+
+    /// Finishes the file (headers, encoder flush).
+    public func close() throws(DenoiseError) {
+        guard let file else { return }
+        self.file = nil
+        let failure = sf_error(file) != 0 ? AudioFile.lastError(file) : nil
+        if sf_close(file) != 0 || failure != nil { throw .unwritableOutput(path: reportedPath, reason: failure ?? "closing the file failed") }
+    }
+}
+
 /// Reading and writing audio files with libsndfile (WAV, FLAC, OGG, AIFF, …).
 public enum AudioFile {
+    /// Frames moved per libsndfile call.
+    static let chunkFrames = 65536
+
     /// Reads a whole file. Integer formats are scaled to [−1, 1); NaN and ±Inf samples become 0
     /// (counted in the returned info).
     public static func read(_ path: String) throws(DenoiseError) -> (AudioBuffer, AudioFileInfo) {
-        try checkReadableFile(path)
-        var info = SF_INFO()
-        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
-            throw .unreadableInput(path: path, reason: "not a readable audio file (\(lastError(nil)))")
-        }
-        defer { sf_close(file) }
-        let channels = Int(info.channels), frames = Int(info.frames)
-        guard channels >= 1, info.samplerate >= 1 else {
-            throw .unreadableInput(path: path, reason: "the file declares \(channels) channels at \(info.samplerate) Hz")
-        }
-        guard frames >= 1 else { throw .unreadableInput(path: path, reason: "the file contains no audio (0 frames)") }
-        guard frames < Int.max / channels else { throw .unreadableInput(path: path, reason: "the file is too large") }
-        _ = sf_command(file, Int32(SFC_SET_SCALE_FLOAT_INT_READ), nil, Int32(SF_TRUE))
-
-        var interleaved = [Float](repeating: 0, count: frames * channels)
-        let read = interleaved.withUnsafeMutableBufferPointer { sf_readf_float(file, $0.baseAddress!, sf_count_t(frames)) }
-        let got = Int(read)
-        guard got >= 1 else {
-            throw .unreadableInput(path: path, reason: "no audio could be decoded (\(lastError(file)))")
-        }
+        let reader = try AudioFileReader(path)
+        let channels = reader.channelCount
         var planar = [[Float]](repeating: [], count: channels)
-        var nonFinite = 0
-        interleaved.withUnsafeMutableBufferPointer { src in
-            for c in 0..<channels {
-                planar[c] = [Float](unsafeUninitializedCapacity: got) { dst, n in
-                    for i in 0..<got {
-                        let x = src[i * channels + c]
-                        if x.isFinite { dst[i] = x } else { dst[i] = 0; nonFinite += 1 }
+        for c in 0..<channels { planar[c].reserveCapacity(reader.frameCount) }
+        var chunk = [Float](repeating: 0, count: chunkFrames * channels)
+        var one = [Float](repeating: 0, count: chunkFrames)
+        var total = 0
+        chunk.withUnsafeMutableBufferPointer { buffer in
+            one.withUnsafeMutableBufferPointer { channel in
+                while true {
+                    let got = reader.read(into: buffer.baseAddress!, frames: chunkFrames)
+                    if got == 0 { break }
+                    for c in 0..<channels {
+                        for i in 0..<got { channel[i] = buffer[i * channels + c] }
+                        planar[c].append(contentsOf: UnsafeBufferPointer(rebasing: channel[..<got]))
                     }
-                    n = got
+                    total += got
                 }
             }
         }
-        return (AudioBuffer(sampleRate: Int(info.samplerate), channels: planar),
-                AudioFileInfo(format: AudioFormat(code: info.format), nonFiniteSamples: nonFinite))
+        try reader.checkNoError(framesRead: total)
+        return (AudioBuffer(sampleRate: reader.sampleRate, channels: planar),
+                AudioFileInfo(format: reader.format, nonFiniteSamples: reader.nonFiniteSamples))
     }
 
     /// Writes `audio` to `path` atomically: to a temporary file in the same folder, renamed into place
@@ -93,45 +187,33 @@ public enum AudioFile {
     /// sample encoding is `like`'s when the container supports it, else 24-bit PCM, 16-bit PCM or float.
     public static func write(_ audio: AudioBuffer, to path: String, like: AudioFormat? = nil) throws(DenoiseError) {
         guard audio.channelCount >= 1 else { throw .unwritableOutput(path: path, reason: "no channels to write") }
-        let format = try outputFormat(for: path, channels: audio.channelCount, sampleRate: audio.sampleRate, like: like)
-        try AtomicOutput.write(to: path) { temporary throws(DenoiseError) in
-            try writeFile(audio, to: temporary, format: format, reportedPath: path)
+        try writeStreaming(to: path, sampleRate: audio.sampleRate, channels: audio.channelCount, like: like) { (writer) throws(DenoiseError) in
+            let channels = audio.channelCount, frames = audio.frameCount
+            var chunk = [Float](repeating: 0, count: min(chunkFrames, max(frames, 1)) * channels)
+            var done = 0
+            while done < frames {
+                let n = min(chunkFrames, frames - done)
+                for c in 0..<channels {
+                    audio.channels[c].withUnsafeBufferPointer { src in
+                        for i in 0..<n { chunk[i * channels + c] = src[done + i] }
+                    }
+                }
+                try chunk.withUnsafeBufferPointer { (p) throws(DenoiseError) in try writer.write(p.baseAddress!, frames: n) }
+                done += n
+            }
         }
     }
 
-    private static func writeFile(_ audio: AudioBuffer, to temporary: String, format: Int32, reportedPath: String) throws(DenoiseError) {
-        var info = SF_INFO()
-        info.samplerate = Int32(audio.sampleRate)
-        info.channels = Int32(audio.channelCount)
-        info.format = format
-        guard let file = sf_open(temporary, Int32(SFM_WRITE), &info) else {
-            throw .unwritableOutput(path: reportedPath, reason: lastError(nil))
+    /// Opens a writer for `path` (format as for `write`), lets `body` write into it in chunks, and
+    /// renames the finished file into place; nothing is left behind if anything fails.
+    public static func writeStreaming(to path: String, sampleRate: Int, channels: Int, like: AudioFormat? = nil,
+                                      _ body: (AudioFileWriter) throws(DenoiseError) -> Void) throws(DenoiseError) {
+        let format = try outputFormat(for: path, channels: channels, sampleRate: sampleRate, like: like)
+        try AtomicOutput.write(to: path) { (temporary) throws(DenoiseError) in
+            let writer = try AudioFileWriter(temporary: temporary, reportedPath: path, format: format, sampleRate: sampleRate, channels: channels)
+            try body(writer)
+            try writer.close()
         }
-        // Integer formats: clip out-of-range samples instead of letting them wrap around.
-        _ = sf_command(file, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE))
-        let channels = audio.channelCount, frames = audio.frameCount
-        // Interleave and write in blocks, so memory stays small whatever the length.
-        let block = 65536
-        var scratch = [Float](repeating: 0, count: block * channels)
-        var written = 0
-        var failure: String?
-        scratch.withUnsafeMutableBufferPointer { buf in
-            while written < frames, failure == nil {
-                let n = min(block, frames - written)
-                for c in 0..<channels {
-                    audio.channels[c].withUnsafeBufferPointer { src in
-                        for i in 0..<n { buf[i * channels + c] = src[written + i] }
-                    }
-                }
-                if sf_writef_float(file, buf.baseAddress!, sf_count_t(n)) != sf_count_t(n) {
-                    failure = lastError(file)
-                }
-                written += n
-            }
-        }
-        if failure == nil, sf_error(file) != 0 { failure = lastError(file) }
-        if sf_close(file) != 0, failure == nil { failure = "closing the file failed" }
-        if let failure { throw .unwritableOutput(path: reportedPath, reason: failure) }
     }
 
     /// Lower-case file extensions of the containers libsndfile can read here (e.g. "wav", "flac").
@@ -144,7 +226,7 @@ public enum AudioFile {
 
     // MARK: - Helpers
 
-    private static func checkReadableFile(_ path: String) throws(DenoiseError) {
+    static func checkReadableFile(_ path: String) throws(DenoiseError) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw .unreadableInput(path: path, reason: "no such file")
@@ -207,7 +289,7 @@ public enum AudioFile {
         throw .unwritableOutput(path: path, reason: "no encoding of the '\(ext)' format fits \(channels) channels at \(sampleRate) Hz")
     }
 
-    private static func lastError(_ file: OpaquePointer?) -> String {
+    static func lastError(_ file: OpaquePointer?) -> String {
         String(cString: sf_strerror(file))
     }
 }

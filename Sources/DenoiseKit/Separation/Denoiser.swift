@@ -100,39 +100,25 @@ public final class Denoiser {
     public func denoise(_ audio: AudioBuffer, progress: ((Double) -> Void)? = nil) throws(DenoiseError) -> AudioBuffer {
         var channels: [[Float]] = []
         for (c, x) in audio.channels.enumerated() {
-            let atRate = try Resampler.resample(x, from: audio.sampleRate, to: sampleRate)
-            let share = 1 / Double(audio.channelCount)
-            let cleaned = denoise(atRate, progress: progress.map { report in { report((Double(c) + $0) * share) } })
-            var y = try Resampler.resample(cleaned, from: sampleRate, to: audio.sampleRate)
-            // Resampling there and back can be off by a sample: keep the input's length exactly.
-            if y.count > x.count { y.removeLast(y.count - x.count) }
-            if y.count < x.count { y.append(contentsOf: repeatElement(0, count: x.count - y.count)) }
+            let pipeline = try CleaningPipeline(denoiser: self, sampleRate: audio.sampleRate, channels: 1)
+            var y = x.withUnsafeBufferPointer { pipeline.process($0) }
+            y += pipeline.finish()
             channels.append(y)
+            progress?(Double(c + 1) / Double(audio.channelCount))
         }
         return AudioBuffer(sampleRate: audio.sampleRate, channels: channels)
     }
 
     /// Cleans one channel at the dictionaries' sample rate.
-    public func denoise(_ signal: [Float], progress: ((Double) -> Void)? = nil) -> [Float] {
-        var out = [Float](repeating: 0, count: signal.count)
-        let frames = stft.configuration.frameCount(samples: signal.count)
-        let block = options.blockFrames
-        signal.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                var first = 0
-                while first < frames {
-                    let n = min(block, frames - first)
-                    process(x, firstFrame: first, count: n, into: y)
-                    first += n
-                    progress?(Double(first) / Double(frames))
-                }
-            }
-        }
-        return out
+    public func denoise(_ signal: [Float]) -> [Float] {
+        let stream = DenoiserStream(self)
+        return signal.withUnsafeBufferPointer { stream.push($0) } + stream.finish()
     }
 
-    /// Analysis, H solve, mask and synthesis of frames `first ..< first + n`.
-    private func process(_ x: UnsafeBufferPointer<Float>, firstFrame first: Int, count n: Int, into y: UnsafeMutableBufferPointer<Float>) {
+    /// Analysis, H solve, mask and synthesis of frames `first ..< first + n`; `x` holds the signal
+    /// from sample `inputOrigin` on, `y` the output from sample `outputOrigin` on.
+    fileprivate func process(_ x: UnsafeBufferPointer<Float>, inputOrigin: Int, firstFrame first: Int, count n: Int,
+                             into y: UnsafeMutableBufferPointer<Float>, outputOrigin: Int) {
         let bins = stft.bins, rank = solver.rank, ks = speechRank, count = bins * n
         let p = options.maskPower
         re.withUnsafeMutableBufferPointer { pre in
@@ -144,7 +130,7 @@ public final class Denoiser {
         maskAtoms.storage.withUnsafeBufferPointer { pw in
             let re = pre.baseAddress!, im = pim.baseAddress!, v = pv.baseAddress!
             let s = ps.baseAddress!, nm = pn.baseAddress!, h = ph.baseAddress!, w = pw.baseAddress!
-            stft.analyze(x, firstFrame: first, count: n, re: re, im: im)
+            stft.analyze(x, origin: inputOrigin, firstFrame: first, count: n, re: re, im: im)
             spectralMagnitude(re: re, im: im, count: count, exponent: exponent, into: v)
             let floor = BetaDivergence.floor
             for i in 0..<count { v[i] = max(v[i], floor) }
@@ -153,8 +139,151 @@ public final class Denoiser {
             BLAS.gemm(m: bins, n: n, k: ks, a: w, lda: bins, b: h, ldb: rank, c: s, ldc: bins)
             BLAS.gemm(m: bins, n: n, k: rank - ks, a: w + bins * ks, lda: bins, b: h + ks, ldb: rank, c: nm, ldc: bins)
             applyMask(speech: s, noise: nm, power: p, count: count, re: re, im: im)
-            stft.synthesize(re: re, im: im, firstFrame: first, count: n, into: y)
+            stft.synthesize(re: re, im: im, firstFrame: first, count: n, into: y, origin: outputOrigin)
         }}}}}}}
+    }
+
+    var configuration: STFTConfiguration { stft.configuration }
+}
+
+/// One channel cleaned as its samples arrive (at the dictionaries' rate).
+///
+/// With W fixed, each frame's activations depend on that frame alone, so frames are solved as soon
+/// as they are complete, in blocks of up to `blockFrames`, and the result does not depend on how
+/// the input was chunked. A sample is released once every frame covering it has been added, at
+/// most nFFT samples after it arrived. Memory holds about one window plus the largest push.
+public final class DenoiserStream {
+    private let denoiser: Denoiser
+    private let hop: Int, pad: Int
+    /// Signal samples from `inputOrigin` on.
+    private var input: [Float] = []
+    private var inputOrigin = 0
+    /// Overlap-added output from `outputOrigin` on.
+    private var output: [Float] = []
+    private var outputOrigin = 0
+    private var nextFrame = 0
+    public private(set) var received = 0
+
+    /// The stream uses `denoiser`'s buffers: streams of one denoiser must not run concurrently.
+    public init(_ denoiser: Denoiser) {
+        self.denoiser = denoiser
+        hop = denoiser.configuration.hop
+        pad = denoiser.configuration.leadingPadding
+    }
+
+    /// Adds samples; returns the cleaned samples this completes.
+    public func push(_ samples: UnsafeBufferPointer<Float>) -> [Float] {
+        input.append(contentsOf: samples)
+        received += samples.count
+        // Frame t ends at sample (t + 1)·hop: frames 0 ..< received / hop are complete.
+        return run(toFrame: received / hop, releaseTo: received / hop * hop - pad)
+    }
+
+    /// Processes the last frames (zeros past the end) and returns the rest of the output.
+    public func finish() -> [Float] {
+        run(toFrame: denoiser.configuration.frameCount(samples: received), releaseTo: received)
+    }
+
+    private func run(toFrame end: Int, releaseTo released: Int) -> [Float] {
+        if end > nextFrame {
+            // Frame t writes samples up to (t + 1)·hop.
+            let needed = end * hop - outputOrigin
+            if output.count < needed { output.append(contentsOf: repeatElement(0, count: needed - output.count)) }
+            let block = denoiser.options.blockFrames
+            input.withUnsafeBufferPointer { x in
+                output.withUnsafeMutableBufferPointer { y in
+                    while nextFrame < end {
+                        let n = min(block, end - nextFrame)
+                        denoiser.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y, outputOrigin: outputOrigin)
+                        nextFrame += n
+                    }
+                }
+            }
+            // The next frame starts at nextFrame·hop − pad; earlier input is no longer needed.
+            let drop = min(max(nextFrame * hop - pad - inputOrigin, 0), input.count)
+            input.removeFirst(drop)
+            inputOrigin += drop
+        }
+        let count = min(max(released - outputOrigin, 0), output.count)
+        let done = Array(output[..<count])
+        output.removeFirst(count)
+        outputOrigin += count
+        return done
+    }
+}
+
+/// Cleans interleaved audio at any sample rate as it arrives: per channel, conversion to the
+/// dictionaries' rate, a `DenoiserStream`, and conversion back. After `finish` the output has
+/// exactly as many frames as the input.
+public final class CleaningPipeline {
+    public let channelCount: Int
+    private let streams: [DenoiserStream]
+    private let toModel: [ResamplerStream], fromModel: [ResamplerStream]
+    /// Cleaned samples per channel not yet returned (channels can differ only transiently).
+    private var pending: [[Float]]
+    private var consumedFrames = 0, emittedFrames = 0
+
+    public init(denoiser: Denoiser, sampleRate: Int, channels: Int) throws(DenoiseError) {
+        guard channels >= 1 else { throw .invalidParameter("at least one channel is needed") }
+        channelCount = channels
+        streams = (0..<channels).map { _ in DenoiserStream(denoiser) }
+        var to: [ResamplerStream] = [], from: [ResamplerStream] = []
+        for _ in 0..<channels {
+            to.append(try ResamplerStream(from: sampleRate, to: denoiser.sampleRate))
+            from.append(try ResamplerStream(from: denoiser.sampleRate, to: sampleRate))
+        }
+        toModel = to
+        fromModel = from
+        pending = Array(repeating: [], count: channels)
+    }
+
+    /// Adds interleaved frames; returns the interleaved cleaned frames they complete.
+    public func process(_ interleaved: UnsafeBufferPointer<Float>) -> [Float] {
+        let frames = interleaved.count / channelCount
+        consumedFrames += frames
+        var channel = [Float](repeating: 0, count: frames)
+        for c in 0..<channelCount {
+            channel.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<frames { dst[i] = interleaved[i * channelCount + c] }
+            }
+            let atModelRate = channel.withUnsafeBufferPointer { toModel[c].process($0) }
+            let cleaned = atModelRate.withUnsafeBufferPointer { streams[c].push($0) }
+            pending[c] += cleaned.withUnsafeBufferPointer { fromModel[c].process($0) }
+        }
+        return drain(limit: consumedFrames)
+    }
+
+    /// Flushes every stage; returns the last frames (the total equals the input's frame count).
+    public func finish() -> [Float] {
+        for c in 0..<channelCount {
+            let tail = toModel[c].finish()
+            var cleaned = tail.withUnsafeBufferPointer { streams[c].push($0) }
+            cleaned += streams[c].finish()
+            pending[c] += cleaned.withUnsafeBufferPointer { fromModel[c].process($0) }
+            pending[c] += fromModel[c].finish()
+            // Rounding in the two conversions can be a sample off: keep the input's length exactly.
+            let wanted = consumedFrames - emittedFrames
+            if pending[c].count > wanted { pending[c].removeLast(pending[c].count - wanted) }
+            if pending[c].count < wanted { pending[c].append(contentsOf: repeatElement(0, count: wanted - pending[c].count)) }
+        }
+        return drain(limit: consumedFrames)
+    }
+
+    /// Interleaves the frames every channel has, never more than the input so far.
+    private func drain(limit: Int) -> [Float] {
+        let n = min(pending.map(\.count).min() ?? 0, limit - emittedFrames)
+        guard n > 0 else { return [] }
+        var out = [Float](repeating: 0, count: n * channelCount)
+        out.withUnsafeMutableBufferPointer { dst in
+            for c in 0..<channelCount {
+                pending[c].withUnsafeBufferPointer { src in
+                    for i in 0..<n { dst[i * channelCount + c] = src[i] }
+                }
+                pending[c].removeFirst(n)
+            }
+        }
+        emittedFrames += n
+        return out
     }
 }
 

@@ -133,13 +133,14 @@ public final class STFT {
     }
 
     /// Transforms frames `first ..< first + count` of `signal` (see `STFTConfiguration.frameCount`),
-    /// writing column j of `re`/`im` (leading dimension `bins`) for frame `first + j`.
-    func analyze(_ signal: UnsafeBufferPointer<Float>, firstFrame first: Int, count: Int,
+    /// writing column j of `re`/`im` (leading dimension `bins`) for frame `first + j`. `signal[0]` is
+    /// the signal's sample `origin` (a stream's window onto the signal); samples past its end are zeros.
+    func analyze(_ signal: UnsafeBufferPointer<Float>, origin: Int = 0, firstFrame first: Int, count: Int,
                  re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
         let n = nFFT, bins = self.bins, pad = configuration.leadingPadding
         window.withUnsafeBufferPointer { w in
             for j in 0..<count {
-                let start = (first + j) * hop - pad
+                let start = (first + j) * hop - pad - origin
                 // Copy the part of the frame inside the signal; zeros elsewhere.
                 let lo = max(0, -start), hi = min(n, signal.count - start)
                 if lo > 0 { timeBuffer.update(repeating: 0, count: lo) }
@@ -157,10 +158,10 @@ public final class STFT {
     }
 
     /// Inverse-transforms `count` frames and overlap-adds them, windowed and normalized, into
-    /// `output` (the signal's samples, frame `first + j` from column j). Samples outside `output`
-    /// are dropped; `output` must start zeroed where no earlier frame has been added.
+    /// `output` (the signal's samples from sample `origin` on, frame `first + j` from column j).
+    /// Samples outside `output` are dropped; `output` must start zeroed where no earlier frame has been added.
     func synthesize(re: UnsafePointer<Float>, im: UnsafePointer<Float>, firstFrame first: Int, count: Int,
-                    into output: UnsafeMutableBufferPointer<Float>) {
+                    into output: UnsafeMutableBufferPointer<Float>, origin: Int = 0) {
         let n = nFFT, bins = self.bins, pad = configuration.leadingPadding
         synthesisWindow.withUnsafeBufferPointer { w in
                 for j in 0..<count {
@@ -169,7 +170,7 @@ public final class STFT {
                         for k in 0..<bins { c[2 * k] = r[k]; c[2 * k + 1] = m[k] }
                     }
                     fftwf_execute(inversePlan)
-                    let start = (first + j) * hop - pad
+                    let start = (first + j) * hop - pad - origin
                     let lo = max(0, -start), hi = min(n, output.count - start)
                     guard hi > lo else { continue }
                     for i in lo..<hi { output[start + i] += timeBuffer[i] * w[i] }
