@@ -15,7 +15,13 @@ struct Run: ParsableCommand {
               denoise run noisy.wav -o clean.wav
               denoise run noisy.flac -o clean.flac --noise babble_cafe --noise-output removed.wav
               denoise run noisy.wav -o clean.wav --speech my-voice.safetensors --noise fan.safetensors
-              denoise run interviews/*.wav -o cleaned/
+              denoise run interviews/*.wav -o cleaned/ --jobs 2
+              arecord -f S16_LE -r 16000 -c 1 -t raw | denoise run - -o - --format s16 --sample-rate 16000 | aplay -f S16_LE -r 16000
+              denoise run - -o - < noisy.wav > clean.wav
+
+            '-' as the input reads standard input and '-' as the output writes standard output, as the
+            audio arrives: a WAV stream, or raw little-endian PCM with --format/--sample-rate/--channels.
+            A sample leaves at most one window plus one hop (80 ms at the defaults) after it arrived.
             """)
 
     @Argument(help: "The noisy recording(s).")
@@ -44,6 +50,18 @@ struct Run: ParsableCommand {
     @Option(help: "Also write the removed part (input minus output) here (a folder for several inputs).")
     var noiseOutput: String?
 
+    @Option(help: ArgumentHelp("Layout of '-' streams: wav, or raw little-endian u8, s16, s24, s32, f32.", valueName: "format"))
+    var format = "wav"
+
+    @Option(name: .customLong("sample-rate"), parsing: .unconditional, help: "Sample rate of a raw input stream.")
+    var streamRate: Int?
+
+    @Option(name: .customLong("channels"), parsing: .unconditional, help: "Channels of a raw input stream.")
+    var streamChannels = 1
+
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Files cleaned at the same time in a batch.")
+    var jobs = 1
+
     @Flag(help: "Allow the output to replace the input file (written safely, renamed into place).")
     var overwrite = false
 
@@ -57,7 +75,21 @@ struct Run: ParsableCommand {
 
     func validate() throws {
         do { try options.validate() } catch { throw ValidationError(error.description) }
+        if format != "wav", AudioFormat.Encoding(rawValue: format) == nil {
+            throw ValidationError("format must be wav, u8, s16, s24, s32 or f32 (got '\(format)')")
+        }
+        if inputs.contains("-") {
+            if inputs.count > 1 { throw ValidationError("standard input ('-') cannot be part of a batch") }
+            if format != "wav", streamRate == nil { throw ValidationError("a raw input stream needs --sample-rate") }
+        }
+        if let streamRate, streamRate < 1 || streamRate > 1_000_000 { throw ValidationError("sample rate must be between 1 and 1000000 (got \(streamRate))") }
+        if streamChannels < 1 || streamChannels > 256 { throw ValidationError("channels must be between 1 and 256 (got \(streamChannels))") }
+        if jobs < 1 || jobs > 64 { throw ValidationError("jobs must be between 1 and 64 (got \(jobs))") }
+        if output == "-", inputs.count > 1 { throw ValidationError("several inputs need a folder as the output, not standard output") }
+        if noiseOutput == "-" { throw ValidationError("--noise-output must be a file") }
     }
+
+    var isStream: Bool { inputs == ["-"] || output == "-" }
 
     /// Batch mode: several inputs, or an existing folder as the output.
     var isBatch: Bool {
@@ -70,28 +102,67 @@ struct Run: ParsableCommand {
         var denoiser: Denoiser?
         try reportingErrors { denoiser = try makeDenoiser() }
         guard let denoiser else { return }
+        if isStream {
+            try reportingErrors { try cleanStream(with: denoiser, start: start) }
+            return
+        }
         guard isBatch else {
             try reportingErrors { try clean(inputs[0], to: output, noiseTo: noiseOutput, with: denoiser, start: start) }
             return
         }
-        var failures = 0
-        for (i, input) in inputs.enumerated() {
-            let name = URL(fileURLWithPath: input).lastPathComponent
-            if !quiet { Console.progress("[\(i + 1)/\(inputs.count)] \(name)", fraction: Double(i) / Double(inputs.count)) }
-            do {
-                try clean(input, to: (output as NSString).appendingPathComponent(name),
-                          noiseTo: noiseOutput.map { ($0 as NSString).appendingPathComponent(name) }, with: denoiser, start: Date())
-            } catch let error as DenoiseError {
-                Console.endProgress()
-                Console.error(error.description)
-                failures += 1
-            }
-        }
+        let failures = jobs > 1 ? try cleanInParallel(denoiser) : cleanInTurn(denoiser)
         Console.endProgress()
         if !quiet || failures > 0 {
             Console.info("cleaned \(inputs.count - failures) of \(inputs.count) files into \(output) in \(formatSeconds(Date().timeIntervalSince(start)))")
         }
         if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// Batch target of `input` inside the output folder (and the removed part's folder).
+    func targets(_ input: String) -> (String, String?) {
+        let name = URL(fileURLWithPath: input).lastPathComponent
+        return ((output as NSString).appendingPathComponent(name), noiseOutput.map { ($0 as NSString).appendingPathComponent(name) })
+    }
+
+    /// The batch one file after another; returns the number of failures.
+    func cleanInTurn(_ denoiser: Denoiser) -> Int {
+        var failures = 0
+        for (i, input) in inputs.enumerated() {
+            if !quiet { Console.progress("[\(i + 1)/\(inputs.count)] \(URL(fileURLWithPath: input).lastPathComponent)", fraction: Double(i) / Double(inputs.count)) }
+            let (cleaned, removed) = targets(input)
+            do {
+                try clean(input, to: cleaned, noiseTo: removed, with: denoiser, start: Date(), showProgress: false)
+            } catch let error as DenoiseError {
+                Console.endProgress()
+                Console.error(error.description)
+                failures += 1
+            } catch {}
+        }
+        return failures
+    }
+
+    /// The batch on `jobs` threads, each with its own denoiser and single-threaded products (files
+    /// in parallel use both cores better than one file with threaded products); returns the failures.
+    func cleanInParallel(_ first: Denoiser) throws -> Int {
+        setLinearAlgebraThreads(1)
+        let workers = min(jobs, inputs.count)
+        var denoisers = [first]
+        for _ in 1..<workers { denoisers.append(try Denoiser(speech: first.speech, noise: first.noise, options: first.options)) }
+        let state = BatchState(total: inputs.count, quiet: quiet)
+        let pool = UnsafeTransfer(denoisers)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let denoiser = pool.value[worker]
+            while let i = state.next() {
+                let (cleaned, removed) = targets(inputs[i])
+                do {
+                    try clean(inputs[i], to: cleaned, noiseTo: removed, with: denoiser, start: Date(), showProgress: false)
+                    state.finished(inputs[i], error: nil)
+                } catch {
+                    state.finished(inputs[i], error: (error as? DenoiseError)?.description ?? "\(error)")
+                }
+            }
+        }
+        return state.failures
     }
 
     func makeDenoiser() throws -> Denoiser {
@@ -108,13 +179,56 @@ struct Run: ParsableCommand {
                             options: options)
     }
 
-    func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date) throws {
+    /// '-' as input or output: the audio is cleaned as it arrives.
+    func cleanStream(with denoiser: Denoiser, start: Date) throws {
+        let encoding = AudioFormat.Encoding(rawValue: format)
+        let source: AudioSource
+        var fileFormat: AudioFormat?
+        if inputs[0] == "-" {
+            source = try PCMStreamReader(format: encoding.map { .raw($0, sampleRate: streamRate ?? 0, channels: streamChannels) } ?? .wav)
+        } else {
+            let reader = try AudioFileReader(inputs[0])
+            fileFormat = reader.format
+            source = reader
+        }
+        let sampleEncoding = (source as? PCMStreamReader)?.encoding ?? encoding ?? fileFormat?.encoding ?? .s16
+        var frames = 0
+        func run(_ sink: AudioSink) throws(DenoiseError) {
+            if let noiseOutput {
+                try AudioFile.writeStreaming(to: noiseOutput, sampleRate: source.sampleRate, channels: source.channelCount,
+                                             like: .wav(sampleEncoding)) { (removed) throws(DenoiseError) in
+                    frames = try denoiser.clean(source, into: sink, removed: removed)
+                }
+            } else {
+                frames = try denoiser.clean(source, into: sink)
+            }
+        }
+        if output == "-" {
+            let writer = try PCMStreamWriter(encoding: encoding ?? sampleEncoding, sampleRate: source.sampleRate,
+                                             channels: source.channelCount, wav: encoding == nil)
+            try run(writer)
+            writer.close()
+        } else {
+            if inputs[0] != "-", !overwrite, samePath(inputs[0], output) {
+                throw DenoiseError.unwritableOutput(path: output, reason: "it is the input file; pass --overwrite to replace it")
+            }
+            try AudioFile.writeStreaming(to: output, sampleRate: source.sampleRate, channels: source.channelCount,
+                                         like: fileFormat ?? .wav(sampleEncoding)) { (writer) throws(DenoiseError) in try run(writer) }
+        }
+        if source.nonFiniteSamples > 0, !quiet { Console.warning("'\(inputs[0])': \(source.nonFiniteSamples) NaN/Inf samples treated as 0") }
+        if verbose {
+            let seconds = Double(frames) / Double(source.sampleRate), elapsed = Date().timeIntervalSince(start)
+            Console.info("stream: \(formatSeconds(seconds)), \(source.sampleRate) Hz, \(source.channelCount) channel(s), \(formatSeconds(elapsed))")
+        }
+    }
+
+    func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date,
+               showProgress: Bool = true) throws {
         for target in [output] + (noiseOutput.map { [$0] } ?? []) where !overwrite && samePath(input, target) {
             throw DenoiseError.unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
         }
         let name = URL(fileURLWithPath: input).lastPathComponent
-        let showProgress = !quiet && Console.isTerminal
-        let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress ? { done in
+        let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
         } : nil)
         Console.endProgress()
@@ -141,4 +255,40 @@ func samePath(_ a: String, _ b: String) -> Bool {
     let ra = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardized.path
     let rb = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardized.path
     return ra == rb
+}
+
+/// Work sharing and reporting for a parallel batch.
+final class BatchState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextIndex = 0, done = 0
+    private(set) var failures = 0
+    let total: Int, quiet: Bool
+
+    init(total: Int, quiet: Bool) { (self.total, self.quiet) = (total, quiet) }
+
+    func next() -> Int? {
+        lock.withLock {
+            guard nextIndex < total else { return nil }
+            nextIndex += 1
+            return nextIndex - 1
+        }
+    }
+
+    func finished(_ input: String, error: String?) {
+        lock.withLock {
+            done += 1
+            if let error {
+                failures += 1
+                Console.endProgress()
+                Console.error(error)
+            }
+            if !quiet { Console.progress("[\(done)/\(total)] \(URL(fileURLWithPath: input).lastPathComponent)", fraction: Double(done) / Double(total)) }
+        }
+    }
+}
+
+/// Hands values that are used by one thread at a time (each worker its own element) to workers.
+struct UnsafeTransfer<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

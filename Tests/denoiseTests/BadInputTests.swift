@@ -224,7 +224,7 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
         (["run", "a.wav", "-o", "b.wav", "--iterations", "-1"], "iterations must be between 1 and 100000 (got -1) (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "b.wav", "--sparsity", "-0.5"], "sparsity must be non-negative (got -0.5) (see 'denoise run --help')"),
         (["run", "a.wav"], "Missing expected argument '--output <output>' (see 'denoise run --help')"),
-        (["run", "a.wav", "-o", "b.wav", "--loud"], "Unknown option '--loud' (see 'denoise run --help')"),
+        (["run", "a.wav", "-o", "b.wav", "--zzz"], "Unknown option '--zzz' (see 'denoise run --help')"),
         (["frobnicate"], "Unexpected argument 'frobnicate' (see 'denoise --help')"),
     ])
     func invalidOptionsAreOneLineUsageErrors(arguments: [String], message: String) throws {

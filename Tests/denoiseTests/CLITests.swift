@@ -134,6 +134,33 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(try AudioFile.read(outDir.appendingPathComponent("good.wav").path).0.frameCount == 8000)
     }
 
+    /// Files cleaned in parallel (--jobs 2, single-threaded products) match files cleaned in turn
+    /// (threaded products), and a bad file in a parallel batch is reported like in a sequential one.
+    @Test func parallelBatchMatchesSequentialBatch() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var inputs: [String] = []
+        for k in 0..<4 {
+            var rng = SeededGenerator(seed: UInt64(k))
+            let x = (0..<(12000 + 3000 * k)).map { i in 0.3 * Float(sin(Double(i) * 0.03 * Double(k + 1))) + 0.05 * (2 * rng.nextUnitFloat() - 1) }
+            inputs.append(dir.appendingPathComponent("in\(k).wav").path)
+            try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: x), to: inputs[k], like: .float32WAV)
+        }
+        let bad = dir.appendingPathComponent("bad.wav").path
+        try "not audio".write(toFile: bad, atomically: true, encoding: .utf8)
+        for (name, jobs) in [("one", "1"), ("two", "2")] {
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent(name), withIntermediateDirectories: false)
+            let r = try denoise(["run"] + inputs + [bad, "-o", dir.appendingPathComponent(name).path, "--jobs", jobs, "-q"])
+            #expect(r.status == 1 && r.stderr.hasPrefix("denoise: error: cannot read '\(bad)'"), "\(r.stderr)")
+        }
+        for k in 0..<4 {
+            let a = try AudioFile.read(dir.appendingPathComponent("one/in\(k).wav").path).0.channels[0]
+            let b = try AudioFile.read(dir.appendingPathComponent("two/in\(k).wav").path).0.channels[0]
+            #expect(a.count == b.count)
+            #expect(zip(a, b).map { abs($0 - $1) }.max()! < 1e-5)
+        }
+    }
+
     @Test func nonFiniteSamplesAreZeroedWithAWarningAndSilenceStaysSilent() throws {
         let dir = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

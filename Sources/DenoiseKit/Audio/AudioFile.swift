@@ -24,6 +24,9 @@ public struct AudioFormat: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The sample encoding, when it is one of `Encoding`'s.
+    public var encoding: Encoding? { Encoding.allCases.first { $0.subtype == subtype } }
+
     /// WAV with the given sample encoding.
     public static func wav(_ encoding: Encoding) -> AudioFormat { AudioFormat(code: Int32(SF_FORMAT_WAV) | encoding.subtype) }
 
@@ -129,12 +132,6 @@ public final class AudioFileWriter {
         guard frames > 0, let file else { return }
         if sf_writef_float(file, buffer, sf_count_t(frames)) != sf_count_t(frames) {
             throw .unwritableOutput(path: reportedPath, reason: AudioFile.lastError(file))
-        }
-    }
-
-    public func write(_ interleaved: [Float]) throws(DenoiseError) {
-        try interleaved.withUnsafeBufferPointer { (p) throws(DenoiseError) in
-            if let base = p.baseAddress { try write(base, frames: p.count / channelCount) }
         }
     }
 

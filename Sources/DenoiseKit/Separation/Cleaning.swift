@@ -1,0 +1,79 @@
+import Foundation
+
+/// What cleaning a recording read and wrote.
+public struct CleaningReport: Sendable {
+    public var sampleRate: Int
+    public var channelCount: Int
+    public var frameCount: Int
+    /// The input file's format (nil for a stream).
+    public var format: AudioFormat?
+    /// NaN or ±Inf input samples, treated as 0.
+    public var nonFiniteSamples: Int
+    public var duration: Double { Double(frameCount) / Double(sampleRate) }
+}
+
+extension Denoiser {
+    /// Frames read per step from a file (a pipe returns what it has, up to this).
+    static let chunkFrames = 32768
+
+    /// Cleans everything `source` delivers into `sink` as it arrives (and the removed part, input
+    /// minus output, into `removed`): memory stays bounded whatever the length, and the output has
+    /// exactly the input's frames. `progress` gets the frames read so far.
+    @discardableResult
+    public func clean(_ source: AudioSource, into sink: AudioSink, removed: AudioSink? = nil,
+                      progress: ((_ framesRead: Int) -> Void)? = nil) throws(DenoiseError) -> Int {
+        let channels = source.channelCount
+        let pipeline = try CleaningPipeline(denoiser: self, sampleRate: source.sampleRate, channels: channels)
+        var chunk = [Float](repeating: 0, count: Self.chunkFrames * channels)
+        // Input not yet matched by output (the pipeline's latency), for the removed part.
+        var unmatched: [Float] = []
+        var frames = 0
+        func emit(_ cleaned: [Float]) throws(DenoiseError) {
+            try sink.write(cleaned, channels: channels)
+            guard let removed else { return }
+            var difference = cleaned
+            for i in difference.indices { difference[i] = unmatched[i] - cleaned[i] }
+            unmatched.removeFirst(cleaned.count)
+            try removed.write(difference, channels: channels)
+        }
+        while true {
+            let got = chunk.withUnsafeMutableBufferPointer { source.read(into: $0.baseAddress!, frames: Self.chunkFrames) }
+            if got == 0 { break }
+            frames += got
+            if removed != nil { unmatched += chunk[..<(got * channels)] }
+            try emit(chunk.withUnsafeBufferPointer { pipeline.process(UnsafeBufferPointer(rebasing: $0[..<(got * channels)])) })
+            progress?(frames)
+        }
+        try emit(pipeline.finish())
+        return frames
+    }
+
+    /// Cleans the file `input` into `output` (and the removed part into `removed`), streaming.
+    /// Outputs keep the input's rate, channels, length and (when the container allows) encoding,
+    /// and appear only when complete. `progress` gets the fraction of the input read.
+    @discardableResult
+    public func cleanFile(_ input: String, to output: String, removedTo removed: String? = nil,
+                          progress: ((Double) -> Void)? = nil) throws(DenoiseError) -> CleaningReport {
+        let reader = try AudioFileReader(input)
+        // Fail before the work, not after it, when an output cannot be written.
+        for target in [output] + (removed.map { [$0] } ?? []) { try AtomicOutput.checkWritable(target) }
+        var frames = 0
+        let rate = reader.sampleRate, channels = reader.channelCount
+        func run(_ cleaned: AudioFileWriter, _ removedWriter: AudioFileWriter?) throws(DenoiseError) {
+            frames = try clean(reader, into: cleaned, removed: removedWriter,
+                               progress: progress.map { report in { report(Double($0) / Double(max(reader.frameCount, $0))) } })
+            try reader.checkNoError(framesRead: frames)
+        }
+        try AudioFile.writeStreaming(to: output, sampleRate: rate, channels: channels, like: reader.format) { (cleaned) throws(DenoiseError) in
+            if let removed {
+                try AudioFile.writeStreaming(to: removed, sampleRate: rate, channels: channels, like: reader.format) { (r) throws(DenoiseError) in
+                    try run(cleaned, r)
+                }
+            } else {
+                try run(cleaned, nil)
+            }
+        }
+        return CleaningReport(sampleRate: rate, channelCount: channels, frameCount: frames,
+                              format: reader.format, nonFiniteSamples: reader.nonFiniteSamples)
+    }
+}

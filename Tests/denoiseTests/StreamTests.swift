@@ -1,0 +1,136 @@
+import DenoiseKit
+import Foundation
+import Testing
+
+/// `denoise run - -o -`: standard input to standard output, as the audio arrives.
+@Suite struct StreamTests {
+    /// 3 s of tones in noise, 16 kHz mono, written as a 16-bit WAV file.
+    static func noisyFile(in dir: URL) throws -> String {
+        var rng = SeededGenerator(seed: 21)
+        let x = (0..<48000).map { i -> Float in
+            let tone: Float = i % 8000 < 5000 ? 0.3 * Float(sin(Double(i) * 0.09)) : 0
+            return tone + 0.05 * (2 * rng.nextUnitFloat() - 1)
+        }
+        let path = dir.appendingPathComponent("noisy.wav").path
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: x), to: path, like: .wav(.s16))
+        return path
+    }
+
+    /// Runs `denoise` with `input` on standard input; returns standard output.
+    static func piped(_ arguments: [String], input: Data) throws -> (Int32, Data, String) {
+        let process = Process()
+        process.executableURL = denoiseBinary
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        (process.standardInput, process.standardOutput, process.standardError) = (stdin, stdout, stderr)
+        try process.run()
+        let writer = Thread { stdin.fileHandleForWriting.write(input); try? stdin.fileHandleForWriting.close() }
+        writer.start()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile(), err = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, out, String(decoding: err, as: UTF8.self))
+    }
+
+    /// 16-bit little-endian samples of `data` from byte `offset` on.
+    static func samples(_ data: Data, from offset: Int = 0) -> [Int16] {
+        stride(from: offset, to: data.count - 1, by: 2).map { Int16(bitPattern: UInt16(data[$0]) | UInt16(data[$0 + 1]) << 8) }
+    }
+
+    /// File mode's samples, as 16-bit integers.
+    static func fileModeOutput(_ input: String, in dir: URL) throws -> [Int16] {
+        let out = dir.appendingPathComponent("file-mode.wav").path
+        #expect(try denoise(["run", input, "-o", out]).status == 0)
+        return samples(try Data(contentsOf: URL(fileURLWithPath: out)), from: 44)
+    }
+
+    /// Same integers as file mode, but for float rounding (products on other block sizes).
+    static func expectSame(_ a: [Int16], _ b: [Int16], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(a.count == b.count, sourceLocation: sourceLocation)
+        let differing = zip(a, b).filter { abs(Int($0) - Int($1)) > 0 }.count
+        let worst = zip(a, b).map { abs(Int($0) - Int($1)) }.max() ?? 0
+        #expect(worst <= 1 && differing < a.count / 1000, "\(differing) samples differ, by up to \(worst)", sourceLocation: sourceLocation)
+    }
+
+    @Test func wavStreamGivesTheFileModeOutput() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.noisyFile(in: dir)
+        let expected = try Self.fileModeOutput(input, in: dir)
+        let (status, out, err) = try Self.piped(["run", "-", "-o", "-"], input: try Data(contentsOf: URL(fileURLWithPath: input)))
+        #expect(status == 0 && err.isEmpty, "\(err)")
+        // A WAV stream: its header declares an unknown length.
+        #expect(out.prefix(4) == Data("RIFF".utf8) && out[4..<8] == Data([0xFF, 0xFF, 0xFF, 0xFF]))
+        Self.expectSame(Self.samples(out, from: 44), expected)
+    }
+
+    @Test func rawStreamGivesTheFileModeOutput() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.noisyFile(in: dir)
+        let expected = try Self.fileModeOutput(input, in: dir)
+        let raw = try Data(contentsOf: URL(fileURLWithPath: input)).dropFirst(44)
+        let (status, out, err) = try Self.piped(["run", "-", "-o", "-", "--format", "s16", "--sample-rate", "16000"], input: Data(raw))
+        #expect(status == 0 && err.isEmpty, "\(err)")
+        Self.expectSame(Self.samples(out), expected)
+        // Raw float at another rate goes through the resampler both ways and keeps the length.
+        let floats = Self.samples(Data(raw)).flatMap { s -> [UInt8] in withUnsafeBytes(of: (Float(s) / 32768).bitPattern.littleEndian, Array.init) }
+        let (s2, out2, err2) = try Self.piped(["run", "-", "-o", "-", "--format", "f32", "--sample-rate", "22050", "--channels", "2"], input: Data(floats))
+        #expect(s2 == 0 && err2.isEmpty && out2.count == floats.count, "\(err2)")
+    }
+
+    /// Output arrives while input is still coming: half the input in, and all but one window plus
+    /// one hop of it comes out before the rest is written.
+    @Test func outputFollowsInputWithinOneWindowAndHop() throws {
+        let process = Process()
+        process.executableURL = denoiseBinary
+        process.arguments = ["run", "-", "-o", "-", "--format", "s16", "--sample-rate", "16000"]
+        let stdin = Pipe(), stdout = Pipe()
+        (process.standardInput, process.standardOutput) = (stdin, stdout)
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let half = 16000
+        var rng = SeededGenerator(seed: 5)
+        let bytes = (0..<(2 * half)).flatMap { _ -> [UInt8] in
+            let s = Int16((2 * rng.nextUnitFloat() - 1) * 3000)
+            return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)]
+        }
+        stdin.fileHandleForWriting.write(Data(bytes[..<(2 * half)]))
+        let expectedSoon = 2 * (half - 1024 - 256)
+        let received = LockedData()
+        let reader = Thread {
+            while received.count < expectedSoon {
+                let d = stdout.fileHandleForReading.availableData
+                if d.isEmpty { break }
+                received.append(d)
+            }
+        }
+        reader.start()
+        let deadline = Date().addingTimeInterval(30)
+        while received.count < expectedSoon, Date() < deadline { usleep(10_000) }
+        #expect(received.count >= expectedSoon, "only \(received.count) of \(expectedSoon) bytes came out before the input ended")
+        stdin.fileHandleForWriting.write(Data(bytes[(2 * half)...]))
+        try stdin.fileHandleForWriting.close()
+        while reader.isExecuting { usleep(1000) }
+        let rest = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(received.count + rest.count == bytes.count)
+    }
+
+    @Test func streamUsageErrors() throws {
+        var r = try denoise(["run", "-", "-o", "-", "--format", "s16"])
+        #expect(r.status == 64 && r.stderr == "denoise: error: a raw input stream needs --sample-rate (see 'denoise run --help')\n")
+        r = try denoise(["run", "-", "-o", "-", "--format", "mp3"])
+        #expect(r.status == 64 && r.stderr == "denoise: error: format must be wav, u8, s16, s24, s32 or f32 (got 'mp3') (see 'denoise run --help')\n")
+        let (status, out, err) = try Self.piped(["run", "-", "-o", "-"], input: Data("hello, not a wav".utf8))
+        #expect(status == 1 && out.isEmpty)
+        #expect(err == "denoise: error: cannot read 'standard input': not a WAV stream (for raw PCM give --format and --sample-rate)\n")
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    var count: Int { lock.withLock { data.count } }
+    func append(_ d: Data) { lock.withLock { data.append(d) } }
+}
