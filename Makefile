@@ -4,7 +4,7 @@ SWIFT ?= swift
 SAMPLE ?= Samples/speech-fan.wav
 DEMO_OUT ?= out/speech-fan-clean.wav
 
-.PHONY: deps build demo test install uninstall dictionaries samples clean
+.PHONY: deps build demo test bench compare-python install uninstall dictionaries samples clean
 
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "make: swift is not installed (https://swift.org/install)"; exit 1; }
@@ -22,6 +22,15 @@ demo: build
 test: deps
 	$(SWIFT) test
 
+# Speed and memory figures on audio the benchmark makes itself (about 4 minutes; BENCH_FLAGS=--quick: 30 s).
+bench: deps
+	$(SWIFT) build -c release
+	.build/release/denoise-bench $(BENCH_FLAGS)
+
+# denoise against the same pipeline in Python (needs ../shared/eval/setup.sh; not part of the tests).
+compare-python: build
+	scripts/compare-python.sh
+
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/denoise/Dictionaries/noise
 	install -m 755 .build/release/denoise $(DESTDIR)$(PREFIX)/bin/denoise
@@ -32,7 +41,7 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/denoise
 	rm -rf $(DESTDIR)$(PREFIX)/share/denoise
 
-# Retrains Dictionaries/ from ../shared/corpus (about 8 minutes on 2 cores).
+# Retrains Dictionaries/ from ../shared/corpus (about 20 minutes on 2 cores).
 dictionaries: build
 	scripts/train-dictionaries.sh Dictionaries
 

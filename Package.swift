@@ -28,6 +28,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `make bench`: speed and memory figures, on audio it makes itself (release build).
+        .executableTarget(name: "denoise-bench", dependencies: ["DenoiseKit"]),
         .testTarget(name: "DenoiseKitTests", dependencies: ["DenoiseKit"]),
         // Runs the built `denoise` binary as a subprocess; depends on it so it is built first.
         .testTarget(name: "denoiseTests", dependencies: ["denoise", "DenoiseKit"]),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Retrains the shipped dictionaries from the shared corpus (../shared/corpus beside the repo).
 #   scripts/train-dictionaries.sh [OUT_DIR]     (default: Dictionaries; about 20 minutes on 2 cores)
+#   MASKS_ONLY=1 scripts/train-dictionaries.sh  (only the mask bases, on the existing dictionaries:
+#                                                after a change of the run's defaults; ~8 minutes)
 # The exact commands below are the recipe recorded in the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,19 +14,22 @@ bin=.build/release/denoise
 mkdir -p "$out/noise"
 speech="$out/speech.safetensors"
 
+masks_only=${MASKS_ONLY:-}
+train() { [ -n "$masks_only" ] || "$bin" "$@"; }
+
 # Speech: every training speaker (170 utterances, ~35 min).
-"$bin" train-speech "$corpus/speech/train" -o "$speech" --rank 64 --iterations 200 --seed 0 $flags
+train train-speech "$corpus/speech/train" -o "$speech" --rank 64 --iterations 200 --seed 0 $flags
 
 # General noise: all 20 training noise types, each type weighted equally; then mask bases
 # trained on 60 mixtures of training speech and training noise.
-"$bin" train-noise "$corpus"/noise/train/* -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
+train train-noise "$corpus"/noise/train/* -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
 "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise.safetensors" \
     --speech "$corpus/speech/train" --noise "$corpus"/noise/train/* -o "$out/noise.safetensors" --mixtures 60
 
 # One dictionary per noise type, each with mask bases from 20 mixtures.
 for dir in "$corpus"/noise/train/*/; do
   type=$(basename "$dir")
-  "$bin" train-noise "$dir" -o "$out/noise/$type.safetensors" --rank 16 --iterations 200 --seed 0 --quiet $flags
+  train train-noise "$dir" -o "$out/noise/$type.safetensors" --rank 16 --iterations 200 --seed 0 --quiet $flags
   "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise/$type.safetensors" \
       --speech "$corpus/speech/train" --noise "$dir" -o "$out/noise/$type.safetensors" --mixtures 20 --quiet
 done

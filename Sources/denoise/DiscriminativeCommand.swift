@@ -46,10 +46,13 @@ struct TrainDiscriminative: ParsableCommand {
     var iterations = 40
 
     @Option(parsing: .unconditional, help: "Activation iterations, as 'run --iterations' will use.")
-    var runIterations = 100
+    var runIterations = DenoiserOptions().iterations
 
     @Option(parsing: .unconditional, help: "Activation sparsity, as 'run --sparsity' will use.")
     var runSparsity: Float = 0
+
+    @Option(parsing: .unconditional, help: "Bands of the activation solve, as 'run --bands' will use.")
+    var runBands = DenoiserOptions().bands
 
     @Option(parsing: .unconditional, help: "Mask exponent, as 'run --mask-power' will use.")
     var maskPower: Float = 2
@@ -73,7 +76,7 @@ struct TrainDiscriminative: ParsableCommand {
 
     func options(_ snrs: [Float]) -> DiscriminativeOptions {
         DiscriminativeOptions(mixtures: mixtures, seconds: seconds, snrs: snrs, iterations: iterations,
-                              run: DenoiserOptions(iterations: runIterations, maskPower: maskPower, sparsity: runSparsity),
+                              run: DenoiserOptions(iterations: runIterations, maskPower: maskPower, sparsity: runSparsity, bands: runBands),
                               seed: seed)
     }
 

@@ -42,9 +42,27 @@ import Testing
         try! dictionary(randomSignal(count: 10 * rate, seed: 2, amplitude: 0.1), kind: .noise, rank: 4)
     )
 
-    static func makeDenoiser(blockFrames: Int = 512) -> Denoiser {
+    static func makeDenoiser(blockFrames: Int = 512, threads: Int = 1, bands: Int = 0) -> Denoiser {
         try! Denoiser(speech: dictionaries.speech, noise: [dictionaries.noise],
-                      options: DenoiserOptions(iterations: 60, blockFrames: blockFrames))
+                      options: DenoiserOptions(iterations: 60, blockFrames: blockFrames, threads: threads, bands: bands))
+    }
+
+    /// Columns split between threads give the single-threaded result.
+    @Test func threadedSolveGivesTheSingleThreadedResult() {
+        let clean = Self.voiced(seconds: 3, seed: 13)
+        let noisy = zip(clean, randomSignal(count: clean.count, seed: 14, amplitude: 0.1)).map { $0 + $1 }
+        let single = Self.makeDenoiser(threads: 1).denoise(noisy), threaded = Self.makeDenoiser(threads: 2).denoise(noisy)
+        let snr = snrDB(reference: single.map(Double.init), estimate: threaded.map(Double.init))
+        #expect(snr > 80, "threaded vs single: SNR \(snr) dB")
+    }
+
+    /// Solving on bands is cheaper and still separates.
+    @Test func solvingOnBandsStillSeparates() {
+        let clean = Self.voiced(seconds: 4, seed: 99)
+        let noisy = zip(clean, randomSignal(count: clean.count, seed: 98, amplitude: 0.15)).map { $0 + $1 }
+        let full = siSDR(reference: clean, estimate: Self.makeDenoiser().denoise(noisy))
+        let banded = siSDR(reference: clean, estimate: Self.makeDenoiser(bands: 48).denoise(noisy))
+        #expect(banded > siSDR(reference: clean, estimate: noisy) + 5 && banded > full - 1.5, "bins \(full) dB, bands \(banded) dB")
     }
 
     @Test func improvesSignalToDistortionOnUnseenSignals() {

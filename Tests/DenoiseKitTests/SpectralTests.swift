@@ -55,4 +55,17 @@ import Testing
     func rejectsUnsupportedConfigurations(nFFT: Int, hop: Int) {
         #expect(throws: DenoiseError.self) { try STFTConfiguration(nFFT: nFFT, hop: hop).validate() }
     }
+
+    /// Bands tile the bins in order, keep single bins at low frequencies, and pooling is linear:
+    /// pool(W·H) = pool(W)·H, so solving on bands fits the same model.
+    @Test func frequencyBandsTileTheBinsAndPoolLinearly() {
+        let bands = FrequencyBands(bins: 513, bands: 128, sampleRate: 16000)
+        #expect(bands.edges.first == 0 && bands.edges.last == 513 && bands.count <= 128 && bands.count > 100)
+        #expect(zip(bands.edges, bands.edges.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(bands.edges[1] == 1 && bands.edges[15] == 15)  // 16 Hz bins below ~250 Hz stay single
+        let w = Matrix(rows: 513, cols: 5, storage: randomSignal(count: 513 * 5, seed: 1).map(abs))
+        let h = Matrix(rows: 5, cols: 7, storage: randomSignal(count: 35, seed: 2).map(abs))
+        let a = bands.pool(Matrix.product(w, h)), b = Matrix.product(bands.pool(w), h)
+        #expect(zip(a.storage, b.storage).allSatisfy { abs($0 - $1) <= 1e-4 * max(abs($0), 1) })
+    }
 }

@@ -13,8 +13,9 @@ public struct CleaningReport: Sendable {
 }
 
 extension Denoiser {
-    /// Frames read per step from a file (a pipe returns what it has, up to this).
-    static let chunkFrames = 32768
+    /// Frames read per step from a file (a pipe returns what it has, up to this): 512 STFT frames
+    /// at 16 kHz, so the products work on whole blocks.
+    static let chunkFrames = 131_072
 
     /// Cleans everything `source` delivers into `sink` as it arrives (and the removed part, input
     /// minus output, into `removed`): memory stays bounded whatever the length, and the output has

@@ -103,11 +103,11 @@ public enum DiscriminativeTrainer {
         let v = Matrix.hstack(vParts), s = Matrix.hstack(sParts)
         guard v.cols > 0 else { throw .noAudio("the training mixtures are empty") }
 
-        // H exactly as at run time: fixed [W_s W_n], same iterations and sparsity.
+        // H exactly as at run time: fixed [W_s W_n], same iterations, sparsity and bands.
         let w = Matrix.hstack([speech.atoms, noise.atoms])
-        let solver = ActivationSolver(atoms: w, beta: speech.beta, sparsity: options.run.sparsity,
-                                      iterations: options.run.iterations, capacity: options.run.blockFrames)
-        let h = solver.solve(v)
+        var plain = noise
+        plain.maskBases = nil
+        let h = try Denoiser(speech: speech, noise: [plain], options: options.run).activations(v)
         let ks = speech.rank
         // H's rows split into speech and noise activations (rows = columns of Hᵀ).
         let ht = h.transposed()
@@ -141,6 +141,7 @@ public enum DiscriminativeTrainer {
         result.extraMetadata["mask_training_iterations"] = String(options.iterations)
         result.extraMetadata["mask_run_iterations"] = String(options.run.iterations)
         result.extraMetadata["mask_run_sparsity"] = String(options.run.sparsity)
+        result.extraMetadata["mask_run_bands"] = String(options.run.bands)
         result.extraMetadata["mask_power"] = String(options.run.maskPower)
         return (result, costs)
     }
