@@ -17,7 +17,7 @@ struct Denoise: ParsableCommand {
               denoise train-noise fan-recordings/ -o fan.safetensors --rank 16
             """,
         version: "0.1.0",
-        subcommands: [Run.self, TrainSpeech.self, TrainNoise.self, TrainDiscriminative.self, Inspect.self, ListDictionaries.self]
+        subcommands: [Run.self, TrainSpeech.self, TrainNoise.self, TrainDiscriminative.self, Eval.self, Inspect.self, ListDictionaries.self]
     )
 
     /// Like `ParsableCommand.main()`, except that a usage error is one line on stderr,

@@ -10,8 +10,8 @@ struct TrainDiscriminative: ParsableCommand {
             Makes mixtures of the given clean speech and noise recordings, solves their activations with
             the speech and noise dictionaries as 'run' does, and trains reconstruction bases so that the
             masked mixture matches the clean speech (Weninger et al. 2014). The result is the noise
-            dictionary carrying those bases; 'run' uses them whenever it is the only noise dictionary
-            and the speech dictionary is the one given here.
+            dictionary carrying those bases; 'run' builds its mask from them whenever the speech
+            dictionary is the one given here (the first noise dictionary carrying such bases lends them).
 
             Example:
               denoise train-discriminative --speech-dict speech.safetensors --noise-dict fan.safetensors \\

@@ -15,6 +15,7 @@ struct Run: ParsableCommand {
               denoise run noisy.wav -o clean.wav
               denoise run noisy.flac -o clean.flac --noise babble_cafe --noise-output removed.wav
               denoise run noisy.wav -o clean.wav --speech my-voice.safetensors --noise fan.safetensors
+              denoise run noisy.wav -o clean.wav --noise-sample room-tone.wav
               denoise run interviews/*.wav -o cleaned/ --jobs 2
               arecord -f S16_LE -r 16000 -c 1 -t raw | denoise run - -o - --format s16 --sample-rate 16000 | aplay -f S16_LE -r 16000
               denoise run - -o - < noisy.wav > clean.wav
@@ -38,6 +39,10 @@ struct Run: ParsableCommand {
                                valueName: "dict"))
     var noise: [String] = []
 
+    @Option(help: ArgumentHelp("A noise-only recording (a few seconds of the same noise): a noise dictionary is learned from it and used beside the others; repeatable.",
+                               valueName: "file"))
+    var noiseSample: [String] = []
+
     @Option(parsing: .unconditional, help: "Multiplicative-update iterations for the activations.")
     var iterations = DenoiserOptions().iterations
 
@@ -46,6 +51,9 @@ struct Run: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "L1 penalty on the activations.")
     var sparsity: Float = 0
+
+    @Option(parsing: .unconditional, help: "Lowest gain of the mask (0 to 1): keeps some noise, against musical noise.")
+    var gainFloor: Float = DenoiserOptions().gainFloor
 
     @Option(parsing: .unconditional, help: "Mel-spaced bands the activations are solved on (0: every STFT bin).")
     var bands = DenoiserOptions().bands
@@ -76,7 +84,7 @@ struct Run: ParsableCommand {
 
     var options: DenoiserOptions {
         DenoiserOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity,
-                        threads: jobs > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount, bands: bands)
+                        threads: jobs > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount, bands: bands, gainFloor: gainFloor)
     }
 
     func validate() throws {
@@ -179,6 +187,9 @@ struct Run: ParsableCommand {
         var noiseDictionaries: [SpectralDictionary] = []
         for n in noise.isEmpty ? [try ShippedDictionaries.noisePath()] : noise {
             noiseDictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(n)))
+        }
+        for sample in noiseSample {
+            noiseDictionaries.append(try DictionaryTrainer.noiseProfile(sample, for: speechDictionary, warning: { Console.warning($0) }))
         }
         if !quiet {
             if speechDictionary.kind != .speech { Console.warning("\(speechDictionary.label) is used as the speech dictionary") }

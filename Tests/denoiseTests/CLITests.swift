@@ -201,3 +201,57 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(help.status == 0 && help.stdout.contains("Examples:"))
     }
 }
+
+@Suite struct EvalCommandTests {
+    @Test func evalPrintsScoresAndImprovements() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SeededGenerator(seed: 4)
+        let clean = (0..<32000).map { i in Float(0.3 * sin(Double(i) * 0.05) * sin(Double(i) * 0.0007)) }
+        let noise = clean.map { _ in 0.1 * (2 * rng.nextUnitFloat() - 1) }
+        let paths = ["clean", "noisy", "better"].map { dir.appendingPathComponent("\($0).wav").path }
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: clean), to: paths[0], like: .float32WAV)
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: zip(clean, noise).map { $0 + $1 }), to: paths[1], like: .float32WAV)
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: zip(clean, noise).map { $0 + 0.1 * $1 }), to: paths[2], like: .float32WAV)
+        let r = try denoise(["eval", paths[0], paths[2], "--noisy", paths[1], "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: [String: Double]]
+        // One tenth of the noise left: 20 dB better.
+        #expect(abs(json["improvement"]!["snr"]! - 20) < 0.01 && abs(json["improvement"]!["si_sdr"]! - 20) < 0.1)
+        #expect(json["improvement"]!["stoi"]! > 0 && json["estimate"]!["stoi"]! <= 1)
+        let table = try denoise(["eval", paths[0], paths[2]])
+        #expect(table.status == 0 && table.stdout.hasPrefix("measure             estimate\nSI-SDR (dB)"))
+        let missing = try denoise(["eval", paths[0], dir.appendingPathComponent("none.wav").path])
+        #expect(missing.status == 1 && missing.stderr == "denoise: error: cannot read '\(dir.path)/none.wav': no such file\n")
+    }
+}
+
+@Suite struct NoiseSampleTests {
+    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Samples").standardized
+
+    /// Four seconds of the fan alone (Samples/make-samples.sh) become the noise model: the speech
+    /// in that fan improves, measured against the clean speech.
+    @Test func noiseSampleLearnsTheNoiseAtRunTime() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let noisy = Self.samples.appendingPathComponent("speech-fan.wav").path
+        let out = dir.appendingPathComponent("out.wav").path
+        let r = try denoise(["run", noisy, "-o", out, "--noise-sample", Self.samples.appendingPathComponent("fan-noise-sample.wav").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let clean = try AudioFile.read(Self.samples.appendingPathComponent("speech-fan-clean.wav").path).0.channels[0]
+        let gain = siSDR(clean, try AudioFile.read(out).0.channels[0]) - siSDR(clean, try AudioFile.read(noisy).0.channels[0])
+        #expect(gain > 1, "SI-SDR improvement \(gain) dB")
+    }
+
+    @Test func tooShortNoiseSampleIsAClearError() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let short = dir.appendingPathComponent("short.wav").path
+        var rng = SeededGenerator(seed: 9)
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: (0..<1000).map { _ in 0.1 * (2 * rng.nextUnitFloat() - 1) }), to: short)
+        let r = try denoise(["run", Self.samples.appendingPathComponent("speech-fan.wav").path, "-o", dir.appendingPathComponent("x.wav").path,
+                             "--noise-sample", short])
+        #expect(r.status == 1)
+        #expect(r.stderr == "denoise: error: the noise sample '\(short)' is too short: 7 frames, at least 8 (0.15 s) are needed\n")
+    }
+}

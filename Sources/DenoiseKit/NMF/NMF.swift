@@ -80,17 +80,38 @@ public enum NMF {
 }
 
 /// The training loop's state and scratch buffers, all allocated once.
+///
+/// Frames are processed in column blocks small enough for the model Λ = W·H and the gradient parts
+/// to stay in cache, and the blocks are shared between the cores (each with its own scratch and its
+/// own W-numerator accumulator, single-threaded BLAS): the full-size Λ is never formed, which
+/// also saves 2 bytes·bins·frames·4 of memory. The arithmetic is that of the textbook updates.
 private struct Trainer {
+    static let blockFrames = 256
     let v: Matrix
     let c: NMFConfiguration
     let div: BetaDivergence
     let bins: Int, frames: Int, rank: Int
     var W: Matrix, H: Matrix
-    var model: Matrix          // Λ = W·H           [bins × frames]
-    var negative: Matrix       // V ⊙ Λ^(β−2)       [bins × frames]
-    var positive: Matrix       // Λ^(β−1)           [bins × frames] (unused for β = 1)
-    var numH: Matrix, denH: Matrix   // [rank × frames]
     var numW: Matrix, denW: Matrix   // [bins × rank]
+    let workers: [Worker]
+
+    /// One core's scratch: Λ and the gradient parts of a block, and its share of the W numerator
+    /// and denominator.
+    final class Worker: @unchecked Sendable {
+        let model, negative, positive: UnsafeMutablePointer<Float>   // [bins × blockFrames]
+        let numH, denH: UnsafeMutablePointer<Float>                  // [rank × blockFrames]
+        var numW, denW: Matrix                                       // [bins × rank]
+        var cost = 0.0
+
+        init(bins: Int, rank: Int) {
+            let big = bins * Trainer.blockFrames, small = rank * Trainer.blockFrames
+            model = .allocate(capacity: big); negative = .allocate(capacity: big); positive = .allocate(capacity: big)
+            numH = .allocate(capacity: small); denH = .allocate(capacity: small)
+            numW = Matrix(rows: bins, cols: rank); denW = Matrix(rows: bins, cols: rank)
+        }
+
+        deinit { for p in [model, negative, positive, numH, denH] { p.deallocate() } }
+    }
 
     init(v: Matrix, configuration c: NMFConfiguration) {
         self.v = v
@@ -98,12 +119,9 @@ private struct Trainer {
         div = BetaDivergence(beta: c.beta)
         bins = v.rows; frames = v.cols; rank = c.rank
         (W, H) = Self.initialFactors(v, rank: c.rank, seed: c.seed)
-        model = Matrix(rows: bins, cols: frames)
-        negative = div.needsNegativePart ? Matrix(rows: bins, cols: frames) : Matrix(rows: 0, cols: 0)
-        positive = div.needsPositivePart && c.beta != 2 ? Matrix(rows: bins, cols: frames) : Matrix(rows: 0, cols: 0)
-        numH = Matrix(rows: rank, cols: frames)
-        denH = div.needsPositivePart ? Matrix(rows: rank, cols: frames) : Matrix(rows: 0, cols: 0)
         numW = Matrix(rows: bins, cols: rank); denW = Matrix(rows: bins, cols: rank)
+        let cores = min(ProcessInfo.processInfo.activeProcessorCount, max(frames / Self.blockFrames, 1))
+        workers = (0..<cores).map { _ in Worker(bins: v.rows, rank: c.rank) }
     }
 
     /// W starts from randomly chosen frames of V (plus a little noise so no entry is zero), with unit
@@ -127,16 +145,16 @@ private struct Trainer {
     }
 
     mutating func run(progress: ((Int, Double) -> Void)?) -> NMFResult {
-        Matrix.multiply(W, H, into: &model)
+        let saved = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = saved }
         var cost = currentCost()
         var costs = [(iteration: 0, cost: cost)]
         progress?(0, cost)
         var done = 0
         for it in 1...c.iterations {
             updateH()
-            Matrix.multiply(W, H, into: &model)
             updateW()
-            Matrix.multiply(W, H, into: &model)
             done = it
             if it % c.checkInterval == 0 || it == c.iterations {
                 let previous = cost
@@ -149,44 +167,73 @@ private struct Trainer {
         return NMFResult(W: W, H: H, iterations: done, finalCost: cost, costs: costs)
     }
 
-    func currentCost() -> Double {
-        var cost = div.cost(v, model)
-        if c.sparsity > 0 { cost += Double(c.sparsity) * H.storage.reduce(0.0) { $0 + Double($1) } }
-        return cost
+    /// Runs `body(worker, first frame, frame count)` over every block of `frames`, worker w taking
+    /// blocks w, w + workers, …: a fixed share, so sums over blocks (and the result) are the same
+    /// from run to run. (Static, so that the body cannot touch the trainer while H is borrowed.)
+    static func forEachBlock(_ workers: [Worker], frames: Int, _ body: @escaping (Worker, Int, Int) -> Void) {
+        let blocks = (frames + Self.blockFrames - 1) / Self.blockFrames
+        let task = UnsafeSendable { (w: Int) in
+            for b in stride(from: w, to: blocks, by: workers.count) {
+                let first = b * Trainer.blockFrames
+                body(workers[w], first, min(Trainer.blockFrames, frames - first))
+            }
+        }
+        DispatchQueue.concurrentPerform(iterations: workers.count) { task.value($0) }
     }
 
-    /// Fills `negative` and `positive` from V and the current model Λ.
-    mutating func computeGradientParts() {
-        let count = v.count
-        v.storage.withUnsafeBufferPointer { pv in
-            model.storage.withUnsafeMutableBufferPointer { pm in
-                negative.storage.withUnsafeMutableBufferPointer { pa in
-                    positive.storage.withUnsafeMutableBufferPointer { pb in
-                        div.gradientParts(v: pv.baseAddress!, model: pm.baseAddress!, count: count,
-                                          negative: pa.baseAddress ?? pm.baseAddress!, positive: pb.baseAddress ?? pm.baseAddress!)
+    /// Λ = W·H for frames `first ..< first + n` into the worker's model buffer.
+    static func model(_ worker: Worker, _ w: UnsafePointer<Float>, _ h: UnsafePointer<Float>, bins: Int, rank: Int, _ first: Int, _ n: Int) {
+        BLAS.gemm(m: bins, n: n, k: rank, a: w, lda: bins, b: h + first * rank, ldb: rank, c: worker.model, ldc: bins)
+    }
+
+    /// d_β(V | W·H) + λ·ΣH, block by block.
+    func currentCost() -> Double {
+        for worker in workers { worker.cost = 0 }
+        W.storage.withUnsafeBufferPointer { pw in
+            H.storage.withUnsafeBufferPointer { ph in
+                v.storage.withUnsafeBufferPointer { pv in
+                    let (w, h, v) = (UnsafeSendable(pw.baseAddress!), UnsafeSendable(ph.baseAddress!), UnsafeSendable(pv.baseAddress!))
+                    let (bins, rank, div) = (self.bins, self.rank, self.div)
+                    Self.forEachBlock(workers, frames: frames) { worker, first, n in
+                        Self.model(worker, w.value, h.value, bins: bins, rank: rank, first, n)
+                        worker.cost += div.cost(v.value + first * bins, worker.model, count: bins * n)
                     }
                 }
             }
         }
+        var cost = workers.reduce(0) { $0 + $1.cost }
+        if c.sparsity > 0 { cost += Double(c.sparsity) * H.storage.reduce(0.0) { $0 + Double($1) } }
+        return cost
     }
 
-    /// H ← H ⊙ (Wᵀ·A / (Wᵀ·B + λ))^γ
+    /// H ← H ⊙ (Wᵀ·A / (Wᵀ·B + λ))^γ, block by block (each frame's update is its own).
     mutating func updateH() {
-        computeGradientParts()
-        Matrix.multiply(W, div.needsNegativePart ? negative : v, into: &numH, transposeA: true)
-        if div.needsPositivePart {
-            Matrix.multiply(W, div.beta == 2 ? model : positive, into: &denH, transposeA: true)
-            if c.sparsity > 0 { for i in 0..<denH.count { denH.storage[i] += c.sparsity } }
-            applyUpdate(&H, numH, denH)
-        } else {
-            // β = 1: Wᵀ·1 is the column sums of W, the same for every frame; no matrix is formed.
-            let den = columnSums(W).map { $0 + c.sparsity }
-            H.storage.withUnsafeMutableBufferPointer { h in
-                numH.storage.withUnsafeBufferPointer { n in
-                    den.withUnsafeBufferPointer { d in
-                        for t in 0..<frames {
-                            let ht = h.baseAddress! + t * rank, nt = n.baseAddress! + t * rank
-                            for k in 0..<rank { ht[k] *= nt[k] / max(d[k], BetaDivergence.floor) }
+        let den1 = columnSums(W).map { max($0 + c.sparsity, BetaDivergence.floor) }
+        let (rank, bins, div, sparsity, workers, frames) = (self.rank, self.bins, self.div, c.sparsity, self.workers, self.frames)
+        W.storage.withUnsafeBufferPointer { pw in
+            H.storage.withUnsafeMutableBufferPointer { ph in
+                v.storage.withUnsafeBufferPointer { pv in
+                    den1.withUnsafeBufferPointer { pd in
+                        let (w, h, v, d) = (UnsafeSendable(pw.baseAddress!), UnsafeSendable(ph.baseAddress!),
+                                            UnsafeSendable(pv.baseAddress!), UnsafeSendable(pd.baseAddress!))
+                        Self.forEachBlock(workers, frames: frames) { worker, first, n in
+                            let hb = h.value + first * rank, vb = v.value + first * bins
+                            Self.model(worker, w.value, h.value, bins: bins, rank: rank, first, n)
+                            div.gradientParts(v: vb, model: worker.model, count: bins * n, negative: worker.negative, positive: worker.positive)
+                            let a = div.needsNegativePart ? UnsafePointer(worker.negative) : vb
+                            BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w.value, lda: bins, b: a, ldb: bins, c: worker.numH, ldc: rank)
+                            if div.needsPositivePart {
+                                let b = div.beta == 2 ? worker.model : worker.positive
+                                BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w.value, lda: bins, b: b, ldb: bins, c: worker.denH, ldc: rank)
+                                if sparsity > 0 { for i in 0..<(rank * n) { worker.denH[i] += sparsity } }
+                                div.multiplicativeUpdate(hb, numerator: worker.numH, denominator: worker.denH, count: rank * n)
+                            } else {
+                                // β = 1: Wᵀ·1 is the column sums of W, the same for every frame.
+                                for t in 0..<n {
+                                    let ht = hb + t * rank, nt = worker.numH + t * rank
+                                    for k in 0..<rank { ht[k] *= nt[k] / d.value[k] }
+                                }
+                            }
                         }
                     }
                 }
@@ -195,11 +242,42 @@ private struct Trainer {
     }
 
     /// W ← W ⊙ (A·Hᵀ / B·Hᵀ)^γ, then columns renormalized (see `NMFConfiguration.sparsity`).
+    /// A·Hᵀ and B·Hᵀ are sums over blocks: each worker accumulates its own, then they are added.
     mutating func updateW() {
-        computeGradientParts()
-        Matrix.multiply(div.needsNegativePart ? negative : v, H, into: &numW, transposeB: true)
+        let (rank, bins, div, workers, frames) = (self.rank, self.bins, self.div, self.workers, self.frames)
+        for worker in workers {
+            for i in worker.numW.storage.indices { worker.numW.storage[i] = 0 }
+            if div.needsPositivePart { for i in worker.denW.storage.indices { worker.denW.storage[i] = 0 } }
+        }
+        W.storage.withUnsafeBufferPointer { pw in
+            H.storage.withUnsafeBufferPointer { ph in
+                v.storage.withUnsafeBufferPointer { pv in
+                    let (w, h, v) = (UnsafeSendable(pw.baseAddress!), UnsafeSendable(ph.baseAddress!), UnsafeSendable(pv.baseAddress!))
+                    Self.forEachBlock(workers, frames: frames) { worker, first, n in
+                        let hb = h.value + first * rank, vb = v.value + first * bins
+                        Self.model(worker, w.value, h.value, bins: bins, rank: rank, first, n)
+                        div.gradientParts(v: vb, model: worker.model, count: bins * n, negative: worker.negative, positive: worker.positive)
+                        let a = div.needsNegativePart ? UnsafePointer(worker.negative) : vb
+                        worker.numW.storage.withUnsafeMutableBufferPointer { num in
+                            BLAS.gemm(transB: true, m: bins, n: rank, k: n, a: a, lda: bins, b: hb, ldb: rank,
+                                      beta: 1, c: num.baseAddress!, ldc: bins)
+                        }
+                        if div.needsPositivePart {
+                            let b = div.beta == 2 ? worker.model : worker.positive
+                            worker.denW.storage.withUnsafeMutableBufferPointer { den in
+                                BLAS.gemm(transB: true, m: bins, n: rank, k: n, a: b, lda: bins, b: hb, ldb: rank,
+                                          beta: 1, c: den.baseAddress!, ldc: bins)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        numW = workers[0].numW
+        for worker in workers.dropFirst() { for i in numW.storage.indices { numW.storage[i] += worker.numW.storage[i] } }
         if div.needsPositivePart {
-            Matrix.multiply(div.beta == 2 ? model : positive, H, into: &denW, transposeB: true)
+            denW = workers[0].denW
+            for worker in workers.dropFirst() { for i in denW.storage.indices { denW.storage[i] += worker.denW.storage[i] } }
         } else {
             // β = 1: 1·Hᵀ is the row sums of H, the same for every bin (filled per column, bins × rank).
             let sums = rowSums(H)
@@ -244,6 +322,12 @@ private struct Trainer {
             }
         }
     }
+}
+
+/// A value handed to worker threads that use it without overlapping writes (each its own columns).
+struct UnsafeSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// Scales every column of `m` to unit Euclidean norm and returns the norms it had

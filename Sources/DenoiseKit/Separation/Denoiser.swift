@@ -15,12 +15,15 @@ public struct DenoiserOptions: Sendable, Equatable {
     /// Mel-spaced bands the activations are solved on (0: every STFT bin). The mask is still built
     /// at full resolution.
     public var bands: Int
+    /// Lowest gain of the mask: keeps a little of the noise, against "musical noise".
+    public var gainFloor: Float
 
     /// The defaults: 40 iterations on 128 bands cost a quarter of 100 on every bin at nearly the same
     /// quality (README, "Speed").
     public init(iterations: Int = 40, maskPower: Float = 2, sparsity: Float = 0, blockFrames: Int = 512,
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount, bands: Int = 128) {
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, bands: Int = 128, gainFloor: Float = 0) {
         self.bands = bands
+        self.gainFloor = gainFloor
         self.iterations = iterations
         self.maskPower = maskPower
         self.sparsity = sparsity
@@ -35,6 +38,7 @@ public struct DenoiserOptions: Sendable, Equatable {
         guard maskPower > 0, maskPower <= 8 else { throw .invalidParameter("mask power must be in (0, 8] (got \(maskPower))") }
         guard sparsity >= 0, sparsity.isFinite else { throw .invalidParameter("sparsity must be non-negative (got \(sparsity))") }
         guard blockFrames >= 1 else { throw .invalidParameter("block size must be at least 1 frame (got \(blockFrames))") }
+        guard gainFloor >= 0, gainFloor <= 1 else { throw .invalidParameter("gain floor must be in [0, 1] (got \(gainFloor))") }
         guard bands >= 0 else { throw .invalidParameter("bands must be 0 (every bin) or positive (got \(bands))") }
         guard threads >= 1, threads <= 256 else { throw .invalidParameter("threads must be between 1 and 256 (got \(threads))") }
     }
@@ -83,9 +87,13 @@ public final class Denoiser {
             ? FrequencyBands(bins: speech.bins, bands: options.bands, sampleRate: speech.sampleRate) : nil
         solver = ActivationSolver(atoms: bands?.pool(atoms) ?? atoms, beta: speech.beta, sparsity: options.sparsity,
                                   iterations: options.iterations, capacity: options.blockFrames, threads: options.threads)
-        if noise.count == 1, let bases = noise[0].maskBases, bases.speechFingerprint == speech.fingerprint,
-           bases.speech.cols == speech.rank {
-            maskAtoms = Matrix.hstack([bases.speech, bases.noise])
+        // The first noise dictionary with mask bases for this speech dictionary lends its speech and
+        // noise bases to the mask; other noise dictionaries (a --noise-sample) keep their own atoms.
+        let withBases = noise.firstIndex { d in
+            d.maskBases.map { $0.speechFingerprint == speech.fingerprint && $0.speech.cols == speech.rank } ?? false
+        }
+        if let withBases, let bases = noise[withBases].maskBases {
+            maskAtoms = Matrix.hstack([bases.speech] + noise.indices.map { $0 == withBases ? bases.noise : noise[$0].atoms })
             usesMaskBases = true
         } else {
             maskAtoms = atoms
@@ -163,7 +171,7 @@ public final class Denoiser {
             // S = W_s·H_s and N = W_n·H_n: H's first ks rows belong to speech (leading dimension rank).
             BLAS.gemm(m: bins, n: n, k: ks, a: w, lda: bins, b: h, ldb: rank, c: s, ldc: bins)
             BLAS.gemm(m: bins, n: n, k: rank - ks, a: w + bins * ks, lda: bins, b: h + ks, ldb: rank, c: nm, ldc: bins)
-            applyMask(speech: s, noise: nm, power: p, count: count, re: re, im: im)
+            applyMask(speech: s, noise: nm, power: p, floor: options.gainFloor, count: count, re: re, im: im)
             stft.synthesize(re: re, im: im, firstFrame: first, count: n, into: y, origin: outputOrigin)
         }}}}}}}
     }
@@ -320,11 +328,11 @@ public final class CleaningPipeline {
     }
 }
 
-/// X ← X · Sᵖ / (Sᵖ + Nᵖ); where both estimates vanish the gain is 0, never NaN.
-func applyMask(speech s: UnsafePointer<Float>, noise n: UnsafePointer<Float>, power p: Float, count: Int,
+/// X ← X · max(Sᵖ / (Sᵖ + Nᵖ), floor); where both estimates vanish the gain is the floor, never NaN.
+func applyMask(speech s: UnsafePointer<Float>, noise n: UnsafePointer<Float>, power p: Float, floor: Float, count: Int,
                re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
     let tiny = Float.leastNormalMagnitude
-    @inline(__always) func gain(_ a: Float, _ b: Float) -> Float { a / max(a + b, tiny) }
+    @inline(__always) func gain(_ a: Float, _ b: Float) -> Float { max(a / max(a + b, tiny), floor) }
     switch p {
     case 1: for i in 0..<count { let g = gain(s[i], n[i]); re[i] *= g; im[i] *= g }
     case 2: for i in 0..<count { let g = gain(s[i] * s[i], n[i] * n[i]); re[i] *= g; im[i] *= g }

@@ -114,6 +114,27 @@ public enum DictionaryTrainer {
         return (Matrix(rows: bins, cols: storage.count / bins, storage: storage), seconds)
     }
 
+    /// A noise dictionary learned from a short noise-only recording (the "noise profile" habit of
+    /// Audacity and sox), made to fit `speech`: same rate, STFT, exponent and β. Its rank is
+    /// `rank`, or fewer when the recording is too short to support it (one atom per 8 frames).
+    public static func noiseProfile(_ path: String, for speech: SpectralDictionary, rank: Int = 16,
+                                    warning: (String) -> Void = { _ in }) throws(DenoiseError) -> SpectralDictionary {
+        var options = DictionaryTrainingOptions(kind: .noise, sampleRate: speech.sampleRate, stft: speech.stft,
+                                                spectrumExponent: speech.spectrumExponent,
+                                                nmf: NMFConfiguration(rank: rank, iterations: 200, beta: speech.beta, seed: 0))
+        // Noise is not speech: its quiet frames are noise too, so only digital silence is left out.
+        options.silenceThresholdDB = 120
+        let (v, _) = try trainingSpectrogram(files: [path], options: options, warning: warning)
+        guard v.cols >= 8 else {
+            throw .noAudio("the noise sample '\(path)' is too short: \(v.cols) frames, at least 8 (0.15 s) are needed")
+        }
+        options.nmf.rank = min(rank, v.cols / 8)
+        let result = try NMF.factorize(v, configuration: options.nmf)
+        return SpectralDictionary(atoms: result.W, kind: .noise, sampleRate: speech.sampleRate, stft: speech.stft,
+                                  spectrumExponent: speech.spectrumExponent, beta: speech.beta, iterations: result.iterations,
+                                  extraMetadata: ["training_files": "1", "training_frames": String(v.cols)], origin: path)
+    }
+
     /// Trains a dictionary on `inputs` (files or folders).
     public static func train(
         inputs: [String], options: DictionaryTrainingOptions,

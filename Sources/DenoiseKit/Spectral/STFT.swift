@@ -209,3 +209,41 @@ public final class STFT {
         return out
     }
 }
+
+/// The spectrum of real frames of one length (FFTW, plan made once): for code that needs other
+/// frames than `STFT`'s, such as the STOI measure. Not safe to share between threads.
+final class RealFFT {
+    let size: Int
+    var bins: Int { size / 2 + 1 }
+    private let input: UnsafeMutablePointer<Float>
+    private let output: UnsafeMutablePointer<fftwf_complex>
+    private let plan: fftwf_plan
+
+    init(size: Int) {
+        self.size = size
+        input = fftwf_malloc(size * MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: size)
+        output = fftwf_malloc((size / 2 + 1) * MemoryLayout<fftwf_complex>.stride)!.bindMemory(to: fftwf_complex.self, capacity: size / 2 + 1)
+        plannerLock.lock()
+        plan = fftwf_plan_dft_r2c_1d(Int32(size), input, output, UInt32(FFTW_ESTIMATE))
+        plannerLock.unlock()
+    }
+
+    deinit {
+        plannerLock.lock()
+        fftwf_destroy_plan(plan)
+        plannerLock.unlock()
+        fftwf_free(input)
+        fftwf_free(output)
+    }
+
+    /// |FFT(frame zero-padded to size)|² into `power` [bins].
+    func powerSpectrum(_ frame: UnsafeBufferPointer<Float>, into power: UnsafeMutablePointer<Double>) {
+        let n = min(frame.count, size)
+        for i in 0..<n { input[i] = frame[i] }
+        if n < size { (input + n).update(repeating: 0, count: size - n) }
+        fftwf_execute(plan)
+        UnsafeMutableRawPointer(output).withMemoryRebound(to: Float.self, capacity: 2 * bins) { c in
+            for k in 0..<bins { power[k] = Double(c[2 * k]) * Double(c[2 * k]) + Double(c[2 * k + 1]) * Double(c[2 * k + 1]) }
+        }
+    }
+}
