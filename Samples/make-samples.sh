@@ -33,8 +33,9 @@ sox -n -r 16000 -c 1 -b 32 -e float "$tmp/hiss.wav" synth 10 whitenoise vol 0.3 
 
 # For tests and `denoise eval`: the clean speech of speech-fan.wav, and 4 s of the same fan noise
 # alone (another stretch of it) as a noise sample for `run --noise-sample`.
-sox "$tmp/s1.wav" -b 16 speech-fan-clean.wav
-sox "$tmp/fan.wav" -b 16 fan-noise-sample.wav trim 6 4
+# (sox -m scales each of its two inputs by 1/2: the reference is the speech as the mix holds it.)
+sox -v 0.5 "$tmp/s1.wav" -b 16 speech-fan-clean.wav
+sox -v 0.5 "$tmp/fan.wav" -b 16 fan-noise-sample.wav trim 6 4
 mix "$tmp/s1.wav" "$tmp/fan.wav" -4 speech-fan.wav
 mix "$tmp/s2.wav" "$tmp/hum.wav" -6 speech-hum.wav
 mix "$tmp/s3.wav" "$tmp/hiss.wav" -8 speech-hiss.wav
