@@ -2,7 +2,7 @@
 PREFIX ?= /usr/local
 SWIFT ?= swift
 SAMPLE ?= Samples/speech-fan.wav
-DEMO_OUT ?= out/speech-fan-clean.wav
+DEMO_OUT ?= out/speech-fan-cleaned.wav
 
 .PHONY: deps build demo test bench compare-python install uninstall dictionaries samples clean
 
@@ -18,6 +18,7 @@ demo: build
 	@mkdir -p $(dir $(DEMO_OUT))
 	.build/release/denoise run $(SAMPLE) -o $(DEMO_OUT) --verbose
 	@echo "cleaned audio written to $(DEMO_OUT)"
+	@[ "$(SAMPLE)" != Samples/speech-fan.wav ] || .build/release/denoise eval Samples/speech-fan-clean.wav $(DEMO_OUT) --noisy $(SAMPLE)
 
 test: deps
 	$(SWIFT) test
