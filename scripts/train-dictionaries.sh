@@ -20,11 +20,15 @@ train() { [ -n "$masks_only" ] || "$bin" "$@"; }
 # Speech: every training speaker (170 utterances, ~35 min).
 train train-speech "$corpus/speech/train" -o "$speech" --rank 64 --iterations 200 --seed 0 $flags
 
-# General noise: all 20 training noise types, each type weighted equally; then mask bases
-# trained on 60 mixtures of training speech and training noise.
-train train-noise "$corpus"/noise/train/* -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
+# General noise: the training noise types without voices in them, each type weighted equally; then
+# mask bases trained on 60 mixtures of training speech and that noise. Babble, crowd, office chatter
+# and music (vocals) are left out: atoms that can explain speech compete with the speech dictionary
+# and take speech away (dev pairs, mean ΔSI-SDR: +2.43 dB with all 20 types, +2.52 without the
+# three chatter types, +2.80 without music too). Those four keep their own dictionaries below.
+general=$(ls -d "$corpus"/noise/train/*/ | grep -v -E '/(babble_cafe|crowd|office|music)/$')
+train train-noise $general -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
 "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise.safetensors" \
-    --speech "$corpus/speech/train" --noise "$corpus"/noise/train/* -o "$out/noise.safetensors" --mixtures 60
+    --speech "$corpus/speech/train" --noise $general -o "$out/noise.safetensors" --mixtures 60
 
 # One dictionary per noise type, each with mask bases from 20 mixtures.
 for dir in "$corpus"/noise/train/*/; do
