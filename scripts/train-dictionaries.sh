@@ -30,11 +30,12 @@ train train-noise $general -o "$out/noise.safetensors" --rank 32 --iterations 20
 "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise.safetensors" \
     --speech "$corpus/speech/train" --noise $general -o "$out/noise.safetensors" --mixtures 60
 
-# One dictionary per noise type, each with mask bases from 20 mixtures.
+# One dictionary per noise type, each with mask bases from 60 mixtures (20 gave +4.65 dB named
+# on the dev pairs, 60 give +4.86).
 for dir in "$corpus"/noise/train/*/; do
   type=$(basename "$dir")
   train train-noise "$dir" -o "$out/noise/$type.safetensors" --rank 16 --iterations 200 --seed 0 --quiet $flags
   "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise/$type.safetensors" \
-      --speech "$corpus/speech/train" --noise "$dir" -o "$out/noise/$type.safetensors" --mixtures 20 --quiet
+      --speech "$corpus/speech/train" --noise "$dir" -o "$out/noise/$type.safetensors" --mixtures 60 --quiet
 done
 echo "dictionaries written to $out/"
