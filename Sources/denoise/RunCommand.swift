@@ -127,7 +127,7 @@ struct Run: ParsableCommand {
             try reportingErrors { try clean(inputs[0], to: output, noiseTo: noiseOutput, with: denoiser, start: start) }
             return
         }
-        let failures = jobs > 1 ? try cleanInParallel(denoiser) : cleanInTurn(denoiser)
+        let failures = jobs > 1 ? cleanInParallel(denoiser) : cleanInTurn(denoiser)
         Console.endProgress()
         if !quiet || failures > 0 {
             Console.info("cleaned \(inputs.count - failures) of \(inputs.count) files into \(output) in \(formatSeconds(Date().timeIntervalSince(start)))")
@@ -158,17 +158,14 @@ struct Run: ParsableCommand {
         return failures
     }
 
-    /// The batch on `jobs` threads, each with its own denoiser and single-threaded products (files
-    /// in parallel use both cores better than one file with threaded products); returns the failures.
-    func cleanInParallel(_ first: Denoiser) throws -> Int {
-        setLinearAlgebraThreads(1)
-        let workers = min(jobs, inputs.count)
-        var denoisers = [first]
-        for _ in 1..<workers { denoisers.append(try Denoiser(speech: first.speech, noise: first.noise, options: first.options)) }
+    /// The batch on `jobs` threads, each with its own denoiser (scratch buffers) solving on one
+    /// thread: files in parallel use the cores better than one file split; returns the failures.
+    func cleanInParallel(_ first: Denoiser) -> Int {
+        let (speech, noise, options) = (first.speech, first.noise, first.options)
         let state = BatchState(total: inputs.count, quiet: quiet)
-        let pool = UnsafeTransfer(denoisers)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let denoiser = pool.value[worker]
+        DispatchQueue.concurrentPerform(iterations: min(jobs, inputs.count)) { _ in
+            // The same dictionaries and options as `first`, which was built without error.
+            guard let denoiser = try? Denoiser(speech: speech, noise: noise, options: options) else { return }
             while let i = state.next() {
                 let (cleaned, removed) = targets(inputs[i])
                 do {
@@ -179,7 +176,8 @@ struct Run: ParsableCommand {
                 }
             }
         }
-        return state.failures
+        // Files no worker reached (impossible unless a denoiser could not be built) count as failed.
+        return state.failures + state.unreached
     }
 
     func makeDenoiser() throws -> Denoiser {
@@ -197,6 +195,17 @@ struct Run: ParsableCommand {
         }
         return try Denoiser(speech: speechDictionary, noise: noiseDictionaries,
                             options: options)
+    }
+
+    /// An output that would replace the input is refused unless --overwrite is given.
+    func refuseInputAsOutput(_ input: String, _ targets: [String]) throws(DenoiseError) {
+        for target in targets where !overwrite && samePath(input, target) {
+            throw .unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
+        }
+    }
+
+    func warnNonFinite(_ input: String, _ count: Int) {
+        if count > 0, !quiet { Console.warning("'\(input)': \(count) NaN/Inf samples treated as 0") }
     }
 
     /// '-' as input or output: the audio is cleaned as it arrives.
@@ -229,13 +238,11 @@ struct Run: ParsableCommand {
             try run(writer)
             writer.close()
         } else {
-            if inputs[0] != "-", !overwrite, samePath(inputs[0], output) {
-                throw DenoiseError.unwritableOutput(path: output, reason: "it is the input file; pass --overwrite to replace it")
-            }
+            if inputs[0] != "-" { try refuseInputAsOutput(inputs[0], [output] + (noiseOutput.map { [$0] } ?? [])) }
             try AudioFile.writeStreaming(to: output, sampleRate: source.sampleRate, channels: source.channelCount,
                                          like: fileFormat ?? .wav(sampleEncoding)) { (writer) throws(DenoiseError) in try run(writer) }
         }
-        if source.nonFiniteSamples > 0, !quiet { Console.warning("'\(inputs[0])': \(source.nonFiniteSamples) NaN/Inf samples treated as 0") }
+        warnNonFinite(inputs[0], source.nonFiniteSamples)
         if verbose {
             let seconds = Double(frames) / Double(source.sampleRate), elapsed = Date().timeIntervalSince(start)
             Console.info("stream: \(formatSeconds(seconds)), \(source.sampleRate) Hz, \(source.channelCount) channel(s), \(formatSeconds(elapsed))")
@@ -244,17 +251,13 @@ struct Run: ParsableCommand {
 
     func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date,
                showProgress: Bool = true) throws {
-        for target in [output] + (noiseOutput.map { [$0] } ?? []) where !overwrite && samePath(input, target) {
-            throw DenoiseError.unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
-        }
+        try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
         let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
         } : nil)
         Console.endProgress()
-        if report.nonFiniteSamples > 0, !quiet {
-            Console.warning("'\(input)': \(report.nonFiniteSamples) NaN/Inf samples treated as 0")
-        }
+        warnNonFinite(input, report.nonFiniteSamples)
         if verbose {
             let elapsed = Date().timeIntervalSince(start)
             let sp = denoiser.speech
@@ -282,6 +285,7 @@ final class BatchState: @unchecked Sendable {
     private let lock = NSLock()
     private var nextIndex = 0, done = 0
     private(set) var failures = 0
+    var unreached: Int { lock.withLock { total - nextIndex } }
     let total: Int, quiet: Bool
 
     init(total: Int, quiet: Bool) { (self.total, self.quiet) = (total, quiet) }
@@ -305,10 +309,4 @@ final class BatchState: @unchecked Sendable {
             if !quiet { Console.progress("[\(done)/\(total)] \(URL(fileURLWithPath: input).lastPathComponent)", fraction: Double(done) / Double(total)) }
         }
     }
-}
-
-/// Hands values that are used by one thread at a time (each worker its own element) to workers.
-struct UnsafeTransfer<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

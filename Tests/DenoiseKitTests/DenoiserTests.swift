@@ -56,6 +56,23 @@ import Testing
         #expect(snr > 80, "threaded vs single: SNR \(snr) dB")
     }
 
+    /// A gain floor of 1 keeps every bin whole: the output is the input (perfect reconstruction);
+    /// a floor between leaves at least that share of the noise.
+    @Test func gainFloorBoundsTheMaskFromBelow() throws {
+        let clean = Self.voiced(seconds: 1, seed: 15)
+        let noisy = zip(clean, randomSignal(count: clean.count, seed: 16, amplitude: 0.1)).map { $0 + $1 }
+        func denoiser(_ floor: Float) throws -> Denoiser {
+            try Denoiser(speech: Self.dictionaries.speech, noise: [Self.dictionaries.noise],
+                         options: DenoiserOptions(iterations: 20, threads: 1, bands: 0, gainFloor: floor))
+        }
+        let whole = try denoiser(1).denoise(noisy)
+        #expect(snrDB(reference: noisy.map(Double.init), estimate: whole.map(Double.init)) > 100)
+        let energy = { (x: [Float]) in x.reduce(0.0) { $0 + Double($1) * Double($1) } }
+        let removed = { (y: [Float]) in energy(zip(noisy, y).map { $0 - $1 }) }
+        let plain = try denoiser(0).denoise(noisy), floored = try denoiser(0.3).denoise(noisy)
+        #expect(removed(floored) < removed(plain))
+    }
+
     /// Solving on bands is cheaper and still separates.
     @Test func solvingOnBandsStillSeparates() {
         let clean = Self.voiced(seconds: 4, seed: 99)

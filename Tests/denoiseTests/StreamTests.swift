@@ -63,6 +63,26 @@ import Testing
         Self.expectSame(Self.samples(out, from: 44), expected)
     }
 
+    /// Standard output redirected to a file: the WAV header's sizes are patched at the end.
+    @Test func wavStreamIntoAFileGetsItsSizes() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.noisyFile(in: dir), out = dir.appendingPathComponent("out.wav").path
+        FileManager.default.createFile(atPath: out, contents: nil)
+        let process = Process()
+        process.executableURL = denoiseBinary
+        process.arguments = ["run", "-", "-o", "-", "-q"]
+        process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        let le32 = { (at: Int) in (0..<4).reduce(0) { $0 | Int(bytes[at + $1]) << (8 * $1) } }
+        #expect(le32(4) == bytes.count - 8 && le32(40) == bytes.count - 44 && bytes.count == 44 + 2 * 48000)
+        #expect(try AudioFile.read(out).0.frameCount == 48000)
+    }
+
     @Test func rawStreamGivesTheFileModeOutput() throws {
         let dir = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -195,45 +195,50 @@ public final class PCMStreamWriter: AudioSink {
         channelCount = channels
         self.name = name
         self.wav = wav
-        if wav { try put(Self.wavHeader(encoding: encoding, sampleRate: sampleRate, channels: channels, dataBytes: nil)) }
+        if wav {
+            let header = Self.wavHeader(encoding: encoding, sampleRate: sampleRate, channels: channels, dataBytes: nil)
+            try header.withUnsafeBufferPointer { (p) throws(DenoiseError) in try put(UnsafeRawBufferPointer(p)) }
+        }
     }
 
-    /// A 44-byte WAV header; `dataBytes` nil declares an unknown length (0xFFFFFFFF).
+    /// `v` as `n` little-endian bytes.
+    static func littleEndian(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+
+    /// The RIFF and data chunk sizes for `dataBytes` of samples; nil: unknown length (0xFFFFFFFF).
+    static func chunkSizes(dataBytes: Int?) -> (riff: Int, data: Int) {
+        (dataBytes.map { min($0 + 36, 0xFFFF_FFFF) } ?? 0xFFFF_FFFF, dataBytes.map { min($0, 0xFFFF_FFFF) } ?? 0xFFFF_FFFF)
+    }
+
+    /// A 44-byte WAV header; `dataBytes` nil declares an unknown length.
     static func wavHeader(encoding: AudioFormat.Encoding, sampleRate: Int, channels: Int, dataBytes: Int?) -> [UInt8] {
-        func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
-        let blockAlign = channels * encoding.bytes
-        let riffSize = dataBytes.map { min($0 + 36, 0xFFFF_FFFF) } ?? 0xFFFF_FFFF
-        return Array("RIFF".utf8) + le(riffSize, 4) + Array("WAVEfmt ".utf8) + le(16, 4)
+        let le = littleEndian, blockAlign = channels * encoding.bytes, sizes = chunkSizes(dataBytes: dataBytes)
+        return Array("RIFF".utf8) + le(sizes.riff, 4) + Array("WAVEfmt ".utf8) + le(16, 4)
             + le(Int(encoding.wavTag), 2) + le(channels, 2) + le(sampleRate, 4) + le(sampleRate * blockAlign, 4)
-            + le(blockAlign, 2) + le(8 * encoding.bytes, 2) + Array("data".utf8) + le(dataBytes.map { min($0, 0xFFFF_FFFF) } ?? 0xFFFF_FFFF, 4)
+            + le(blockAlign, 2) + le(8 * encoding.bytes, 2) + Array("data".utf8) + le(sizes.data, 4)
     }
 
     public func write(_ buffer: UnsafePointer<Float>, frames: Int) throws(DenoiseError) {
         let count = frames * channelCount, bytes = encoding.bytes
         if scratch.count < count * bytes { scratch = [UInt8](repeating: 0, count: count * bytes) }
-        scratch.withUnsafeMutableBufferPointer { dst in
+        try scratch.withUnsafeMutableBufferPointer { (dst) throws(DenoiseError) in
             for i in 0..<count { encoding.encode(buffer[i], dst.baseAddress! + i * bytes) }
+            try put(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(dst)[..<(count * bytes)]))
         }
-        try put(scratch[..<(count * bytes)])
         dataBytes += count * bytes
     }
 
     /// Patches the WAV header's sizes when the output is a seekable file; a pipe keeps "unknown".
     public func close() {
         guard wav, lseek(fd, 0, SEEK_CUR) >= 0 else { return }
-        let end = lseek(fd, 0, SEEK_CUR)
-        let riff = [UInt8](Self.wavHeader(encoding: encoding, sampleRate: 0, channels: 1, dataBytes: dataBytes)[4..<8])
-        let data = [UInt8](Self.wavHeader(encoding: encoding, sampleRate: 0, channels: 1, dataBytes: dataBytes)[40..<44])
-        _ = riff.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4, 4) }
-        _ = data.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4, 40) }
-        lseek(fd, end, SEEK_SET)
+        let sizes = Self.chunkSizes(dataBytes: dataBytes)
+        _ = Self.littleEndian(sizes.riff, 4).withUnsafeBytes { pwrite(fd, $0.baseAddress, 4, 4) }
+        _ = Self.littleEndian(sizes.data, 4).withUnsafeBytes { pwrite(fd, $0.baseAddress, 4, 40) }
     }
 
-    private func put<C: Collection<UInt8>>(_ bytes: C) throws(DenoiseError) {
-        let array = Array(bytes)
+    private func put(_ bytes: UnsafeRawBufferPointer) throws(DenoiseError) {
         var done = 0
-        while done < array.count {
-            let n = array.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + done, $0.count - done) }
+        while done < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { throw .unwritableOutput(path: name, reason: String(cString: strerror(errno))) }
             done += n

@@ -324,12 +324,6 @@ private struct Trainer {
     }
 }
 
-/// A value handed to worker threads that use it without overlapping writes (each its own columns).
-struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
 /// Scales every column of `m` to unit Euclidean norm and returns the norms it had
 /// (an all-zero column is left as it is and reports norm 1).
 @discardableResult

@@ -57,11 +57,12 @@ final class ActivationSolver {
         guard parts > 1 else { return solveColumns(v: v, frames: n, h: h, offset: 0) }
         let saved = BLAS.threadCount
         BLAS.threadCount = 1
-        let shared = SharedColumns(solver: self, v: v, h: h)
+        // Each worker reads the solver's constants and touches only its own columns.
+        let shared = UnsafeSendable((solver: self, v: v, h: h))
         DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let (solver, v, h) = shared.value
             let first = n * part / parts, last = n * (part + 1) / parts
-            shared.solver.solveColumns(v: shared.v + first * shared.solver.bins, frames: last - first,
-                                       h: shared.h + first * shared.solver.rank, offset: first)
+            solver.solveColumns(v: v + first * solver.bins, frames: last - first, h: h + first * solver.rank, offset: first)
         }
         BLAS.threadCount = saved
     }
@@ -137,11 +138,4 @@ final class ActivationSolver {
             (h + t * rank).update(repeating: start, count: rank)
         }
     }
-}
-
-/// What worker threads share: each reads the solver's constants and touches only its own columns.
-private struct SharedColumns: @unchecked Sendable {
-    let solver: ActivationSolver
-    let v: UnsafePointer<Float>
-    let h: UnsafeMutablePointer<Float>
 }

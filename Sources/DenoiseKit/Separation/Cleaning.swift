@@ -56,8 +56,6 @@ extension Denoiser {
     public func cleanFile(_ input: String, to output: String, removedTo removed: String? = nil,
                           progress: ((Double) -> Void)? = nil) throws(DenoiseError) -> CleaningReport {
         let reader = try AudioFileReader(input)
-        // Fail before the work, not after it, when an output cannot be written.
-        for target in [output] + (removed.map { [$0] } ?? []) { try AtomicOutput.checkWritable(target) }
         var frames = 0
         let rate = reader.sampleRate, channels = reader.channelCount
         func run(_ cleaned: AudioFileWriter, _ removedWriter: AudioFileWriter?) throws(DenoiseError) {
@@ -65,6 +63,8 @@ extension Denoiser {
                                progress: progress.map { report in { report(Double($0) / Double(max(reader.frameCount, $0))) } })
             try reader.checkNoError(framesRead: frames)
         }
+        // Each writer creates its temporary file before any work, so an output that cannot be
+        // written fails at once, not after the whole file is cleaned.
         try AudioFile.writeStreaming(to: output, sampleRate: rate, channels: channels, like: reader.format) { (cleaned) throws(DenoiseError) in
             if let removed {
                 try AudioFile.writeStreaming(to: removed, sampleRate: rate, channels: channels, like: reader.format) { (r) throws(DenoiseError) in

@@ -122,15 +122,14 @@ public final class Denoiser {
     }
 
     /// Cleans every channel of `audio` (any sample rate): the result has the input's rate,
-    /// channel count and length. `progress` is called with the fraction done (0...1).
-    public func denoise(_ audio: AudioBuffer, progress: ((Double) -> Void)? = nil) throws(DenoiseError) -> AudioBuffer {
+    /// channel count and length.
+    public func denoise(_ audio: AudioBuffer) throws(DenoiseError) -> AudioBuffer {
         var channels: [[Float]] = []
-        for (c, x) in audio.channels.enumerated() {
+        for x in audio.channels {
             let pipeline = try CleaningPipeline(denoiser: self, sampleRate: audio.sampleRate, channels: 1)
             var y = x.withUnsafeBufferPointer { pipeline.process($0) }
             y += pipeline.finish()
             channels.append(y)
-            progress?(Double(c + 1) / Double(audio.channelCount))
         }
         return AudioBuffer(sampleRate: audio.sampleRate, channels: channels)
     }
