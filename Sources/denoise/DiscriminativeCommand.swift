@@ -57,6 +57,12 @@ struct TrainDiscriminative: ParsableCommand {
     @Option(parsing: .unconditional, help: "Mask exponent, as 'run --mask-power' will use.")
     var maskPower: Float = 2
 
+    @Option(parsing: .unconditional, help: "Earlier frames whose activations also build a frame's mask.")
+    var contextPast = 0
+
+    @Option(parsing: .unconditional, help: "Later frames whose activations also build a frame's mask (adds that many hops of latency).")
+    var contextFuture = 0
+
     @Option(parsing: .unconditional, help: "Seed of the mixture draw.")
     var seed: UInt64 = 0
 
@@ -77,7 +83,7 @@ struct TrainDiscriminative: ParsableCommand {
     func options(_ snrs: [Float]) -> DiscriminativeOptions {
         DiscriminativeOptions(mixtures: mixtures, seconds: seconds, snrs: snrs, iterations: iterations,
                               run: DenoiserOptions(iterations: runIterations, maskPower: maskPower, sparsity: runSparsity, bands: runBands),
-                              seed: seed)
+                              context: MaskContext(past: contextPast, future: contextFuture), seed: seed)
     }
 
     func run() throws {

@@ -66,10 +66,14 @@ public final class Denoiser {
     private let maskAtoms: Matrix
     /// Whether `maskAtoms` are discriminatively trained bases.
     public let usesMaskBases: Bool
+    /// Frames around each frame whose activations build its mask (from the mask bases).
+    public let context: MaskContext
     private let speechRank: Int
     private let exponent: Float
-    // Block buffers, [bins × blockFrames] and [rank × blockFrames].
-    private var re: [Float], im: [Float], magnitude: [Float], speechModel: [Float], noiseModel: [Float], activations: [Float]
+    // Block buffers. The spectra [bins × (future + blockFrames)] and activations
+    // [rank × (past + future + blockFrames)] start with the frames carried over from the last block.
+    private var re: [Float], im: [Float], activations: [Float]
+    private var magnitude: [Float], speechModel: [Float], noiseModel: [Float]  // [bins × blockFrames]
     private var pooled: [Float]  // [bands × blockFrames]
 
     public init(speech: SpectralDictionary, noise: [SpectralDictionary], options: DenoiserOptions = DenoiserOptions()) throws(DenoiseError) {
@@ -88,21 +92,38 @@ public final class Denoiser {
         solver = ActivationSolver(atoms: bands?.pool(atoms) ?? atoms, beta: speech.beta, sparsity: options.sparsity,
                                   iterations: options.iterations, capacity: options.blockFrames, threads: options.threads)
         // The first noise dictionary with mask bases for this speech dictionary lends its speech and
-        // noise bases to the mask; other noise dictionaries (a --noise-sample) keep their own atoms.
+        // noise bases to the mask; other noise dictionaries (a --noise-sample) keep their own atoms,
+        // at the frame's own offset only.
         let withBases = noise.firstIndex { d in
-            d.maskBases.map { $0.speechFingerprint == speech.fingerprint && $0.speech.cols == speech.rank } ?? false
+            d.maskBases.map { $0.speechFingerprint == speech.fingerprint && $0.speech.cols == speech.rank * $0.context.frames } ?? false
         }
         if let withBases, let bases = noise[withBases].maskBases {
-            maskAtoms = Matrix.hstack([bases.speech] + noise.indices.map { $0 == withBases ? bases.noise : noise[$0].atoms })
+            context = bases.context
+            var blocks: [Matrix] = []
+            for (block, offset) in context.offsets.enumerated() {
+                blocks.append(bases.speech.columns((block * speech.rank)..<((block + 1) * speech.rank)))
+                for d in noise.indices {
+                    if d == withBases {
+                        let rank = noise[d].rank
+                        blocks.append(bases.noise.columns((block * rank)..<((block + 1) * rank)))
+                    } else {
+                        blocks.append(offset == 0 ? noise[d].atoms : Matrix(rows: speech.bins, cols: noise[d].rank))
+                    }
+                }
+            }
+            maskAtoms = Matrix.hstack(blocks)
             usesMaskBases = true
         } else {
+            context = MaskContext()
             maskAtoms = atoms
             usesMaskBases = false
         }
-        let big = speech.bins * options.blockFrames
-        re = [Float](repeating: 0, count: big)
-        im = re; magnitude = re; speechModel = re; noiseModel = re
-        activations = [Float](repeating: 0, count: atoms.cols * options.blockFrames)
+        let bins = speech.bins, rank = atoms.cols, lag = context.future, history = context.past + context.future
+        re = [Float](repeating: 0, count: bins * (options.blockFrames + lag))
+        im = re
+        magnitude = [Float](repeating: 0, count: bins * options.blockFrames)
+        speechModel = magnitude; noiseModel = magnitude
+        activations = [Float](repeating: 0, count: rank * (options.blockFrames + history))
         pooled = [Float](repeating: 0, count: (bands?.count ?? 0) * options.blockFrames)
     }
 
@@ -140,12 +161,14 @@ public final class Denoiser {
         return signal.withUnsafeBufferPointer { stream.push($0) } + stream.finish()
     }
 
-    /// Analysis, H solve, mask and synthesis of frames `first ..< first + n`; `x` holds the signal
-    /// from sample `inputOrigin` on, `y` the output from sample `outputOrigin` on.
+    /// Analysis and H solve of frames `first ..< first + n`, then mask and synthesis of the frames
+    /// `context.future` behind them, whose later context is now known. `x` holds the signal from
+    /// sample `inputOrigin` on, `y` the output from sample `outputOrigin` on; `carry` holds the
+    /// spectra and activations of the frames before `first` that later frames still need.
     fileprivate func process(_ x: UnsafeBufferPointer<Float>, inputOrigin: Int, firstFrame first: Int, count n: Int,
-                             into y: UnsafeMutableBufferPointer<Float>, outputOrigin: Int) {
-        let bins = stft.bins, rank = solver.rank, ks = speechRank, count = bins * n
-        let p = options.maskPower
+                             into y: UnsafeMutableBufferPointer<Float>, outputOrigin: Int, carry: inout Carry) {
+        let bins = stft.bins, rank = solver.rank, count = bins * n
+        let lag = context.future, history = context.past + context.future
         re.withUnsafeMutableBufferPointer { pre in
         im.withUnsafeMutableBufferPointer { pim in
         magnitude.withUnsafeMutableBufferPointer { pv in
@@ -155,25 +178,87 @@ public final class Denoiser {
         maskAtoms.storage.withUnsafeBufferPointer { pw in
             let re = pre.baseAddress!, im = pim.baseAddress!, v = pv.baseAddress!
             let s = ps.baseAddress!, nm = pn.baseAddress!, h = ph.baseAddress!, w = pw.baseAddress!
-            stft.analyze(x, origin: inputOrigin, firstFrame: first, count: n, re: re, im: im)
-            spectralMagnitude(re: re, im: im, count: count, exponent: exponent, into: v)
+            carry.restore(re: re, im: im, h: h)
+            let newRe = re + lag * bins, newIm = im + lag * bins, newH = h + history * rank
+            stft.analyze(x, origin: inputOrigin, firstFrame: first, count: n, re: newRe, im: newIm)
+            spectralMagnitude(re: newRe, im: newIm, count: count, exponent: exponent, into: v)
             let floor = BetaDivergence.floor
             for i in 0..<count { v[i] = max(v[i], floor) }
             if let bands {
                 pooled.withUnsafeMutableBufferPointer { pb in
                     bands.pool(v, frames: n, into: pb.baseAddress!)
-                    solver.solve(v: pb.baseAddress!, frames: n, h: h)
+                    solver.solve(v: pb.baseAddress!, frames: n, h: newH)
                 }
             } else {
-                solver.solve(v: v, frames: n, h: h)
+                solver.solve(v: v, frames: n, h: newH)
             }
-            // S = W_s·H_s and N = W_n·H_n: H's first ks rows belong to speech (leading dimension rank).
-            BLAS.gemm(m: bins, n: n, k: ks, a: w, lda: bins, b: h, ldb: rank, c: s, ldc: bins)
-            BLAS.gemm(m: bins, n: n, k: rank - ks, a: w + bins * ks, lda: bins, b: h + ks, ldb: rank, c: nm, ldc: bins)
-            applyMask(speech: s, noise: nm, power: p, floor: options.gainFloor, count: count, re: re, im: im)
-            stft.synthesize(re: re, im: im, firstFrame: first, count: n, into: y, origin: outputOrigin)
+            // The mask's products are as large as the solve's with a wide context: split the columns
+            // between the threads too.
+            let parts = max(min(options.threads, n / 32), 1)
+            let job = UnsafeSendable((denoiser: self, w: w, h: h, s: s, nm: nm, re: re, im: im))
+            @Sendable func mask(_ part: Int) {
+                let (d, w, h, s, nm, re, im) = job.value
+                let lo = n * part / parts, hi = n * (part + 1) / parts
+                d.mask(columns: lo..<hi, w: w, h: h, s: s, noise: nm, re: re, im: im)
+            }
+            if parts > 1 {
+                let saved = BLAS.threadCount
+                BLAS.threadCount = 1
+                DispatchQueue.concurrentPerform(iterations: parts) { mask($0) }
+                BLAS.threadCount = saved
+            } else {
+                mask(0)
+            }
+            stft.synthesize(re: re, im: im, firstFrame: first - lag, count: n, into: y, origin: outputOrigin)
+            carry.save(re: newRe + (n - lag) * bins, im: newIm + (n - lag) * bins, h: newH + (n - history) * rank)
         }}}}}}}
     }
+
+    /// Builds and applies the mask of spectra columns `columns` (frame first − future + j is column
+    /// j): S = Σ_o W̃_s,o · H_s(t + o) and N = Σ_o W̃_n,o · H_n(t + o), where activation column
+    /// j + past + o holds frame t + o. H's first ks rows belong to speech (leading dimension rank).
+    private func mask(columns: Range<Int>, w: UnsafePointer<Float>, h: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>,
+                      noise nm: UnsafeMutablePointer<Float>, re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
+        let bins = stft.bins, rank = solver.rank, ks = speechRank, n = columns.count, j = columns.lowerBound
+        guard n > 0 else { return }
+        let s = s + j * bins, nm = nm + j * bins
+        for (block, offset) in context.offsets.enumerated() {
+            let wb = w + block * rank * bins, hb = h + (j + context.past + offset) * rank
+            let accumulate: Float = block == 0 ? 0 : 1
+            BLAS.gemm(m: bins, n: n, k: ks, a: wb, lda: bins, b: hb, ldb: rank, beta: accumulate, c: s, ldc: bins)
+            BLAS.gemm(m: bins, n: n, k: rank - ks, a: wb + bins * ks, lda: bins, b: hb + ks, ldb: rank,
+                      beta: accumulate, c: nm, ldc: bins)
+        }
+        applyMask(speech: s, noise: nm, power: options.maskPower, floor: options.gainFloor, count: bins * n,
+                  re: re + j * bins, im: im + j * bins)
+    }
+
+    /// A stream's frames from before its next block that the next block's masks still need: the
+    /// last `future` spectra and the last `past + future` activations.
+    fileprivate struct Carry {
+        var re: [Float], im: [Float], h: [Float]
+
+        init(bins: Int, rank: Int, context: MaskContext) {
+            re = [Float](repeating: 0, count: bins * context.future)
+            im = re
+            h = [Float](repeating: 0, count: rank * (context.past + context.future))
+        }
+
+        func restore(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
+            self.re.withUnsafeBufferPointer { re.update(from: $0.baseAddress!, count: $0.count) }
+            self.im.withUnsafeBufferPointer { im.update(from: $0.baseAddress!, count: $0.count) }
+            self.h.withUnsafeBufferPointer { h.update(from: $0.baseAddress!, count: $0.count) }
+        }
+
+        /// Copies the carried columns out: they end where the block's columns end.
+        mutating func save(re: UnsafePointer<Float>, im: UnsafePointer<Float>, h: UnsafePointer<Float>) {
+            self.re.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: re, count: $0.count) }
+            self.im.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: im, count: $0.count) }
+            self.h.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: h, count: $0.count) }
+        }
+    }
+
+    fileprivate func makeCarry() -> Carry { Carry(bins: stft.bins, rank: solver.rank, context: context) }
 
     var configuration: STFTConfiguration { stft.configuration }
 
@@ -203,25 +288,32 @@ public final class DenoiserStream {
     private var outputOrigin = 0
     private var nextFrame = 0
     public private(set) var received = 0
+    /// Frames solved but not yet masked: the mask's future context.
+    private let lag: Int
+    private var carry: Denoiser.Carry
 
     /// The stream uses `denoiser`'s buffers: streams of one denoiser must not run concurrently.
     public init(_ denoiser: Denoiser) {
         self.denoiser = denoiser
         hop = denoiser.configuration.hop
         pad = denoiser.configuration.leadingPadding
+        lag = denoiser.context.future
+        carry = denoiser.makeCarry()
     }
 
     /// Adds samples; returns the cleaned samples this completes.
     public func push(_ samples: UnsafeBufferPointer<Float>) -> [Float] {
         input.append(contentsOf: samples)
         received += samples.count
-        // Frame t ends at sample (t + 1)·hop: frames 0 ..< received / hop are complete.
-        return run(toFrame: received / hop, releaseTo: received / hop * hop - pad)
+        // Frame t ends at sample (t + 1)·hop: frames 0 ..< received / hop are complete, and the ones
+        // `lag` frames behind them are masked and added.
+        return run(toFrame: received / hop, releaseTo: (received / hop - lag) * hop - pad)
     }
 
-    /// Processes the last frames (zeros past the end) and returns the rest of the output.
+    /// Processes the last frames (zeros past the end, and `lag` more to complete the last masks'
+    /// context) and returns the rest of the output.
     public func finish() -> [Float] {
-        run(toFrame: denoiser.configuration.frameCount(samples: received), releaseTo: received)
+        run(toFrame: denoiser.configuration.frameCount(samples: received) + lag, releaseTo: received)
     }
 
     private func run(toFrame end: Int, releaseTo released: Int) -> [Float] {
@@ -234,7 +326,8 @@ public final class DenoiserStream {
                 output.withUnsafeMutableBufferPointer { y in
                     while nextFrame < end {
                         let n = min(block, end - nextFrame)
-                        denoiser.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y, outputOrigin: outputOrigin)
+                        denoiser.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y,
+                                         outputOrigin: outputOrigin, carry: &carry)
                         nextFrame += n
                     }
                 }

@@ -12,10 +12,13 @@ public struct DiscriminativeOptions: Sendable {
     public var iterations: Int
     /// The run-time settings the bases will be used with (H is solved exactly as at run time).
     public var run: DenoiserOptions
+    /// Frames around each frame whose activations build its mask.
+    public var context: MaskContext
     public var seed: UInt64
 
     public init(mixtures: Int = 60, seconds: Double = 6, snrs: [Float] = [-5, 0, 5, 10], iterations: Int = 40,
-                run: DenoiserOptions = DenoiserOptions(), seed: UInt64 = 0) {
+                run: DenoiserOptions = DenoiserOptions(), context: MaskContext = MaskContext(), seed: UInt64 = 0) {
+        self.context = context
         self.mixtures = mixtures
         self.seconds = seconds
         self.snrs = snrs
@@ -29,6 +32,9 @@ public struct DiscriminativeOptions: Sendable {
         guard seconds > 0, seconds <= 600 else { throw .invalidParameter("mixture length must be in (0, 600] seconds (got \(seconds))") }
         guard !snrs.isEmpty, snrs.allSatisfy({ $0.isFinite }) else { throw .invalidParameter("at least one finite SNR is needed") }
         guard iterations >= 1 else { throw .invalidParameter("iterations must be at least 1 (got \(iterations))") }
+        guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
+            throw .invalidParameter("mask context must be 0 to \(MaskContext.limit) frames each way (got \(context.past) past, \(context.future) future)")
+        }
         try run.validate()
     }
 }
@@ -109,12 +115,19 @@ public enum DiscriminativeTrainer {
         plain.maskBases = nil
         let h = try Denoiser(speech: speech, noise: [plain], options: options.run).activations(v)
         let ks = speech.rank
-        // H's rows split into speech and noise activations (rows = columns of Hᵀ).
+        // H's rows split into speech and noise activations (rows = columns of Hᵀ), each stacked with
+        // its neighbouring frames within the same mixture.
         let ht = h.transposed()
-        let hs = ht.columns(0..<ks).transposed(), hn = ht.columns(ks..<w.cols).transposed()
-        var ws = speech.atoms, wn = noise.atoms
+        let lengths = vParts.map(\.cols), context = options.context
+        let hs = stackContext(ht.columns(0..<ks).transposed(), lengths: lengths, context: context)
+        let hn = stackContext(ht.columns(ks..<w.cols).transposed(), lengths: lengths, context: context)
+        // Every context frame's bases start as the dictionary, the neighbours' weaker.
+        func start(_ atoms: Matrix) -> Matrix {
+            Matrix.hstack(context.offsets.map { o in Matrix(rows: atoms.rows, cols: atoms.cols, storage: atoms.storage.map { o == 0 ? $0 : $0 / 4 }) })
+        }
+        var ws = start(speech.atoms), wn = start(noise.atoms)
         var costs: [Double] = []
-        var state = MaskBasisState(v: v, s: s, power: options.run.maskPower, speechRank: ks, noiseRank: w.cols - ks)
+        var state = MaskBasisState(v: v, s: s, power: options.run.maskPower, speechRank: hs.rows, noiseRank: hn.rows)
         costs.append(state.cost(ws, hs, wn, hn))
         // The multiplicative update is a heuristic here (no majorization), so each step is checked:
         // a step that raises the cost is taken back and retried with the ratio's exponent halved.
@@ -136,7 +149,7 @@ public enum DiscriminativeTrainer {
             costs.append(cost)
         }
         var result = noise
-        result.maskBases = .init(noise: wn, speech: ws, speechFingerprint: speech.fingerprint)
+        result.maskBases = .init(noise: wn, speech: ws, speechFingerprint: speech.fingerprint, context: context)
         result.extraMetadata["mask_training_mixtures"] = String(mixtures.count)
         result.extraMetadata["mask_training_iterations"] = String(options.iterations)
         result.extraMetadata["mask_run_iterations"] = String(options.run.iterations)
@@ -145,6 +158,24 @@ public enum DiscriminativeTrainer {
         result.extraMetadata["mask_power"] = String(options.run.maskPower)
         return (result, costs)
     }
+}
+
+/// [rows·frames × T]: for each column t, the columns t + o of `h` for o in the context's offsets,
+/// one block of rows per offset, zero where t + o falls outside t's own segment (`lengths` in turn).
+func stackContext(_ h: Matrix, lengths: [Int], context: MaskContext) -> Matrix {
+    guard context.frames > 1 else { return h }
+    let rows = h.rows, out = rows * context.frames
+    var stacked = Matrix(rows: out, cols: h.cols)
+    var start = 0
+    for length in lengths {
+        for t in start..<(start + length) {
+            for (block, o) in context.offsets.enumerated() where (start..<(start + length)).contains(t + o) {
+                for r in 0..<rows { stacked.storage[t * out + block * rows + r] = h.storage[(t + o) * rows + r] }
+            }
+        }
+        start += length
+    }
+    return stacked
 }
 
 /// Scratch and update rules for the mask bases.

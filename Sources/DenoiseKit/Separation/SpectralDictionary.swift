@@ -35,15 +35,20 @@ public struct SpectralDictionary: Sendable, Equatable {
     public var maskBases: MaskBases?
 
     public struct MaskBases: Sendable, Equatable {
+        /// [bins × rank·frames]: one block of columns per context frame, oldest first.
         public var noise: Matrix
+        /// [bins × speech rank·frames], blocks as in `noise`.
         public var speech: Matrix
         /// `SpectralDictionary.fingerprint` of the speech dictionary they were trained with.
         public var speechFingerprint: String
+        /// The frames whose activations build frame t's mask: t − past … t + future.
+        public var context: MaskContext
 
-        public init(noise: Matrix, speech: Matrix, speechFingerprint: String) {
+        public init(noise: Matrix, speech: Matrix, speechFingerprint: String, context: MaskContext = MaskContext()) {
             self.noise = noise
             self.speech = speech
             self.speechFingerprint = speechFingerprint
+            self.context = context
         }
     }
 
@@ -91,7 +96,13 @@ public struct SpectralDictionary: Sendable, Equatable {
         m["rank"] = String(rank)
         m["sparsity"] = String(sparsity)
         m["iterations"] = String(iterations)
-        if let maskBases { m["mask_speech_fingerprint"] = maskBases.speechFingerprint }
+        if let maskBases {
+            m["mask_speech_fingerprint"] = maskBases.speechFingerprint
+            if maskBases.context != MaskContext() {
+                m["mask_context_past"] = String(maskBases.context.past)
+                m["mask_context_future"] = String(maskBases.context.future)
+            }
+        }
         return m
     }
 
@@ -235,13 +246,25 @@ public struct SpectralDictionary: Sendable, Equatable {
         var maskBases: MaskBases?
         if header["W_mask"] != nil {
             guard kind == .noise else { throw fail("only noise dictionaries carry mask bases") }
+            let context = MaskContext(past: Int(metadata["mask_context_past"] ?? "0") ?? -1,
+                                      future: Int(metadata["mask_context_future"] ?? "0") ?? -1)
+            guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
+                throw fail("metadata 'mask_context_past' and 'mask_context_future' must be integers from 0 to \(MaskContext.limit)")
+            }
             let noise = try matrix("W_mask", rows: bins)
-            guard noise.cols == atoms.cols else { throw fail("tensor W_mask has \(noise.cols) columns, W has \(atoms.cols)") }
+            guard noise.cols == atoms.cols * context.frames else {
+                throw fail("tensor W_mask has \(noise.cols) columns, expected \(atoms.cols * context.frames) (rank \(atoms.cols) × \(context.frames) context frames)")
+            }
             guard let print = metadata["mask_speech_fingerprint"] else { throw fail("metadata 'mask_speech_fingerprint' is missing") }
-            maskBases = MaskBases(noise: noise, speech: try matrix("W_mask_speech", rows: bins), speechFingerprint: print)
+            let speech = try matrix("W_mask_speech", rows: bins)
+            guard speech.cols % context.frames == 0 else {
+                throw fail("tensor W_mask_speech has \(speech.cols) columns, not a multiple of \(context.frames) context frames")
+            }
+            maskBases = MaskBases(noise: noise, speech: speech, speechFingerprint: print, context: context)
         }
         let standard: Set = ["format", "version", "kind", "sample_rate", "n_fft", "hop", "window", "spectrum_exponent",
-                             "beta", "rank", "sparsity", "iterations", "mask_speech_fingerprint"]
+                             "beta", "rank", "sparsity", "iterations", "mask_speech_fingerprint",
+                             "mask_context_past", "mask_context_future"]
         return SpectralDictionary(
             atoms: atoms, kind: kind, sampleRate: sampleRate, stft: stft, spectrumExponent: exponent,
             beta: try float("beta", default: 1), sparsity: try float("sparsity", default: 0),
@@ -251,4 +274,21 @@ public struct SpectralDictionary: Sendable, Equatable {
 
     /// "speech dictionary 'speech.safetensors'" (or without a name when it was not loaded from a file).
     public var label: String { origin.map { "\(kind.rawValue) dictionary '\($0)'" } ?? "\(kind.rawValue) dictionary" }
+}
+
+/// Neighbouring frames whose activations build a frame's mask (temporal context of the mask bases).
+public struct MaskContext: Sendable, Equatable {
+    /// Earlier frames used.
+    public var past: Int
+    /// Later frames used: the output waits for them (`future` hops of extra latency).
+    public var future: Int
+    public var frames: Int { past + 1 + future }
+    /// Frame offsets, oldest first: the order of the bases' column blocks.
+    public var offsets: ClosedRange<Int> { -past...future }
+    public static let limit = 8
+
+    public init(past: Int = 0, future: Int = 0) {
+        self.past = past
+        self.future = future
+    }
 }
