@@ -26,7 +26,7 @@ train train-speech "$corpus/speech/train" -o "$speech" --rank 64 --iterations 20
 context="--context-past 5 --context-future 5"
 
 # General noise: the training noise types without voices in them, each type weighted equally; then
-# mask bases trained on 60 mixtures of training speech and that noise. Babble, crowd, office chatter
+# mask bases trained on 150 mixtures of training speech and that noise. Babble, crowd, office chatter
 # and music (vocals) are left out: atoms that can explain speech compete with the speech dictionary
 # and take speech away (dev pairs, mean ΔSI-SDR: +2.43 dB with all 20 types, +2.52 without the
 # three chatter types, +2.80 without music too). Those four keep their own dictionaries below.

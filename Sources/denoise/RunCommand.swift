@@ -22,7 +22,8 @@ struct Run: ParsableCommand {
 
             '-' as the input reads standard input and '-' as the output writes standard output, as the
             audio arrives: a WAV stream, or raw little-endian PCM with --format/--sample-rate/--channels.
-            A sample leaves at most one window plus one hop (80 ms at the defaults) after it arrived.
+            A sample leaves at most one window, one hop and the mask's future context after it arrived
+            (160 ms with the shipped dictionaries).
             """)
 
     @Argument(help: "The noisy recording(s).")
@@ -35,7 +36,7 @@ struct Run: ParsableCommand {
     @Option(help: "Speech dictionary (default: the shipped one).")
     var speech: String?
 
-    @Option(help: ArgumentHelp("Noise dictionary file or shipped noise type; repeat to combine several (default: the shipped general one).",
+    @Option(help: ArgumentHelp("Noise dictionary file or shipped noise type; repeat to combine several; 'auto' picks the shipped dictionary that fits each file best (default: the shipped general one).",
                                valueName: "dict"))
     var noise: [String] = []
 
@@ -101,7 +102,13 @@ struct Run: ParsableCommand {
         if jobs < 1 || jobs > 64 { throw ValidationError("jobs must be between 1 and 64 (got \(jobs))") }
         if output == "-", inputs.count > 1 { throw ValidationError("several inputs need a folder as the output, not standard output") }
         if noiseOutput == "-" { throw ValidationError("--noise-output must be a file") }
+        if noise.contains("auto") {
+            if noise.count > 1 { throw ValidationError("--noise auto cannot be combined with other --noise dictionaries") }
+            if inputs.contains("-") { throw ValidationError("--noise auto needs input files: it reads the beginning of each before cleaning it") }
+        }
     }
+
+    var isAuto: Bool { noise == ["auto"] }
 
     var isStream: Bool { inputs == ["-"] || output == "-" }
 
@@ -183,7 +190,7 @@ struct Run: ParsableCommand {
     func makeDenoiser() throws -> Denoiser {
         let speechDictionary = try SpectralDictionary.load(speech ?? ShippedDictionaries.speechPath())
         var noiseDictionaries: [SpectralDictionary] = []
-        for n in noise.isEmpty ? [try ShippedDictionaries.noisePath()] : noise {
+        for n in noise.isEmpty || isAuto ? [try ShippedDictionaries.noisePath()] : noise {
             noiseDictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(n)))
         }
         for sample in noiseSample {
@@ -195,6 +202,20 @@ struct Run: ParsableCommand {
         }
         return try Denoiser(speech: speechDictionary, noise: noiseDictionaries,
                             options: options)
+    }
+
+    /// `--noise auto`: `general`'s denoiser with its first noise dictionary replaced by the shipped
+    /// one (general or a type) that fits the beginning of `input` best.
+    func chooseNoise(for input: String, _ general: Denoiser) throws -> Denoiser {
+        let types = ShippedDictionaries.noiseTypes()
+        var candidates = [general.noise[0]]
+        for type in types { candidates.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type))) }
+        let choice = try NoiseSelection.choose(forFile: input, speech: general.speech, candidates: candidates, options: general.options)
+        if !quiet {
+            Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choice.index == 0 ? "general" : types[choice.index - 1])")
+        }
+        guard choice.index > 0 else { return general }
+        return try Denoiser(speech: general.speech, noise: [candidates[choice.index]] + general.noise.dropFirst(), options: general.options)
     }
 
     /// An output that would replace the input is refused unless --overwrite is given.
@@ -249,10 +270,11 @@ struct Run: ParsableCommand {
         }
     }
 
-    func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date,
+    func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with given: Denoiser, start: Date,
                showProgress: Bool = true) throws {
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
+        let denoiser = isAuto ? try chooseNoise(for: input, given) : given
         let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
         } : nil)

@@ -108,6 +108,16 @@ import Testing
         #expect(streamed.count == noisy.count)
         let snr = snrDB(reference: plain.map(Double.init), estimate: streamed.map(Double.init))
         #expect(snr > 80, "silent context vs frame only: SNR \(snr) dB")
+        // The future frames delay the output by that many hops, and no more.
+        let latency = DenoiserStream(denoiser)
+        var received = 0, released = 0
+        let chunk = [Float](repeating: 0.1, count: 64)
+        for _ in 0..<100 {
+            released += chunk.withUnsafeBufferPointer { latency.push($0) }.count
+            received += chunk.count
+            #expect(received - released <= speech.stft.nFFT + 3 * speech.stft.hop)
+        }
+        #expect(received - released > speech.stft.nFFT)
     }
 
     /// The streamed mask with context equals the mask written out over the whole spectrogram:

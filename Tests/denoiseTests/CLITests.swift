@@ -258,6 +258,26 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(gain > 1, "SI-SDR improvement \(gain) dB")
     }
 
+    /// `--noise auto` names the dictionary it picked for each file and cleans with it: the shipped
+    /// aircraft-cockpit dictionary for a real cockpit recording, the general model for a synthetic fan.
+    @Test func autoNoiseNamesItsChoicePerFile() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var expected = [(Self.samples.appendingPathComponent("speech-fan.wav").path, "general")]
+        if let corpus {
+            expected.append((corpus.appendingPathComponent("mixtures/noisy/m001_aircraft_cockpit_+5dB.flac").path, "aircraft_cockpit"))
+        }
+        let r = try denoise(["run"] + expected.map(\.0) + ["-o", dir.path, "--noise", "auto"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for (input, choice) in expected {
+            let name = URL(fileURLWithPath: input).lastPathComponent
+            #expect(r.stderr.contains("\(name): noise \(choice)\n"), "\(r.stderr)")
+            let (before, _) = try AudioFile.read(input)
+            let (after, _) = try AudioFile.read(dir.appendingPathComponent(name).path)
+            #expect(after.frameCount == before.frameCount)
+        }
+    }
+
     @Test func tooShortNoiseSampleIsAClearError() throws {
         let dir = makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -99,8 +99,8 @@ import Testing
     }
 
     /// Output arrives while input is still coming: half the input in, and all but one window plus
-    /// one hop of it comes out before the rest is written.
-    @Test func outputFollowsInputWithinOneWindowAndHop() throws {
+    /// one hop and the mask's 5 frames of future context comes out before the rest is written.
+    @Test func outputFollowsInputWithinOneWindowAndTheMaskContext() throws {
         let process = Process()
         process.executableURL = denoiseBinary
         process.arguments = ["run", "-", "-o", "-", "--format", "s16", "--sample-rate", "16000"]
@@ -115,7 +115,7 @@ import Testing
             return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)]
         }
         stdin.fileHandleForWriting.write(Data(bytes[..<(2 * half)]))
-        let expectedSoon = 2 * (half - 1024 - 256)
+        let expectedSoon = 2 * (half - 1024 - 256 - 5 * 256)
         let received = LockedData()
         let reader = Thread {
             while received.count < expectedSoon {

@@ -275,8 +275,9 @@ public final class Denoiser {
 ///
 /// With W fixed, each frame's activations depend on that frame alone, so frames are solved as soon
 /// as they are complete, in blocks of up to `blockFrames`, and the result does not depend on how
-/// the input was chunked. A sample is released once every frame covering it has been added, at
-/// most nFFT samples after it arrived. Memory holds about one window plus the largest push.
+/// the input was chunked. A frame is masked once the mask's future context is solved too. A sample
+/// is released once every frame covering it has been added, at most nFFT + future·hop samples
+/// after it arrived. Memory holds about one window plus the largest push.
 public final class DenoiserStream {
     private let denoiser: Denoiser
     private let hop: Int, pad: Int

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Chooses, for one recording, the noise dictionary that explains it best (`run --noise auto`).
+///
+/// Every candidate is fitted with the speech dictionary, as `run` solves a block: H for
+/// V ≈ [W_speech W_candidate]·H, and the fit is d(V ‖ WH) on every bin. The speech part is the
+/// same for all candidates, so what differs is how well each explains the noise. A dictionary of
+/// a specific type must fit better than the general one to be chosen: with more atoms the general
+/// model fits unknown noise at least as well, and it is the safe choice for it.
+public enum NoiseSelection {
+    public struct Choice: Sendable {
+        /// Index into the candidates.
+        public var index: Int
+        /// d(V ‖ WH) per frame for each candidate, in the candidates' order.
+        public var costs: [Double]
+    }
+
+    /// Seconds of the recording the choice looks at (its beginning).
+    public static let excerptSeconds = 20.0
+
+    /// The best candidate for `signal` (one channel at the speech dictionary's rate); candidate 0 is
+    /// the general model, chosen unless another fits strictly better.
+    public static func choose(_ signal: [Float], speech: SpectralDictionary, candidates: [SpectralDictionary],
+                              options: DenoiserOptions = DenoiserOptions()) throws(DenoiseError) -> Choice {
+        guard !candidates.isEmpty else { throw .invalidParameter("at least one noise dictionary is needed") }
+        try Denoiser.checkCompatible([speech] + candidates)
+        let stft = try STFT(speech.stft)
+        let excerpt = Array(signal.prefix(Int(excerptSeconds * Double(speech.sampleRate))))
+        var v = stft.forward(excerpt).magnitude(exponent: speech.spectrumExponent)
+        for i in v.storage.indices { v.storage[i] = max(v.storage[i], BetaDivergence.floor) }
+        // Candidates are fitted in parallel, one thread each.
+        var single = options
+        single.threads = 1
+        let solo = single, shared = UnsafeSendable(v)
+        let results = UnsafeSendable(UnsafeMutableBufferPointer<Double>.allocate(capacity: candidates.count))
+        defer { results.value.deallocate() }
+        let saved = BLAS.threadCount
+        BLAS.threadCount = 1
+        DispatchQueue.concurrentPerform(iterations: candidates.count) { i in
+            var plain = candidates[i]
+            plain.maskBases = nil
+            guard let denoiser = try? Denoiser(speech: speech, noise: [plain], options: solo) else {
+                results.value[i] = .infinity
+                return
+            }
+            let v = shared.value
+            let h = denoiser.activations(v)
+            let model = Matrix.product(Matrix.hstack([speech.atoms, plain.atoms]), h)
+            results.value[i] = BetaDivergence(beta: speech.beta).cost(v, model) / Double(max(v.cols, 1))
+        }
+        BLAS.threadCount = saved
+        let costs = Array(results.value)
+        let best = costs.indices.min { costs[$0] < costs[$1] } ?? 0
+        return Choice(index: costs[best] < costs[0] ? best : 0, costs: costs)
+    }
+
+    /// `choose` on the beginning of an audio file (mixed down, converted to the model's rate).
+    public static func choose(forFile path: String, speech: SpectralDictionary, candidates: [SpectralDictionary],
+                              options: DenoiserOptions = DenoiserOptions()) throws(DenoiseError) -> Choice {
+        let reader = try AudioFileReader(path)
+        let frames = min(reader.frameCount, Int(excerptSeconds * Double(reader.sampleRate)))
+        var interleaved = [Float](repeating: 0, count: frames * reader.channelCount)
+        let got = interleaved.withUnsafeMutableBufferPointer { reader.read(into: $0.baseAddress!, frames: frames) }
+        try reader.checkNoError(framesRead: got)
+        let channels = (0..<reader.channelCount).map { c in (0..<got).map { interleaved[$0 * reader.channelCount + c] } }
+        let mono = AudioBuffer(sampleRate: reader.sampleRate, channels: channels).mixedDown()
+        let signal = try Resampler.resample(mono.map { $0.isFinite ? $0 : 0 }, from: reader.sampleRate, to: speech.sampleRate)
+        return try choose(signal, speech: speech, candidates: candidates, options: options)
+    }
+}
