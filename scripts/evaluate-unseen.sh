@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How --noise auto fares on noise of a kind it has no dictionary for: each development pair is
+# How the default choice of noise dictionary (--noise auto) fares on noise of a kind it has no dictionary for: each development pair is
 # cleaned with its own noise type's dictionary removed from the shipped set (leave one type out),
 # so auto must choose between the general model and the 19 other types. Scored beside the
 # defaults with ../shared/eval/score.py (needs ../shared/eval/setup.sh once).
@@ -19,6 +19,6 @@ for t in $types; do
   for u in $types; do [ "$u" = "$t" ] || ln -s "$dicts/noise/$u.safetensors" "$loo/$t/noise/"; done
 done
 "$py" ../shared/eval/score.py "$set_dir" noisy \
-    "cmd:.build/release/denoise run {in} -o {out}" \
+    "cmd:.build/release/denoise run {in} -o {out} --noise general" \
     "cmd:DENOISE_DICTIONARIES=$loo/{noise_type} .build/release/denoise run {in} -o {out} --noise auto" \
     --out "${OUT:-/tmp/denoise-unseen-scores.csv}" 2>/dev/null

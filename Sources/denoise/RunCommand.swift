@@ -36,7 +36,7 @@ struct Run: ParsableCommand {
     @Option(help: "Speech dictionary (default: the shipped one).")
     var speech: String?
 
-    @Option(help: ArgumentHelp("Noise dictionary file or shipped noise type; repeat to combine several; 'auto' picks the shipped dictionary that fits each file best (default: the shipped general one).",
+    @Option(help: ArgumentHelp("Noise dictionary file or shipped noise type ('general' for the general model); repeat to combine several (default 'auto': for each file the shipped dictionary that fits it best; the general one for streams).",
                                valueName: "dict"))
     var noise: [String] = []
 
@@ -104,11 +104,13 @@ struct Run: ParsableCommand {
         if noiseOutput == "-" { throw ValidationError("--noise-output must be a file") }
         if noise.contains("auto") {
             if noise.count > 1 { throw ValidationError("--noise auto cannot be combined with other --noise dictionaries") }
-            if inputs.contains("-") { throw ValidationError("--noise auto needs input files: it reads the beginning of each before cleaning it") }
+            if isStream { throw ValidationError("--noise auto needs files, not streams: it reads the beginning of each before cleaning it") }
         }
     }
 
-    var isAuto: Bool { noise == ["auto"] }
+    /// Files are cleaned with the shipped noise dictionary that fits them best unless --noise names
+    /// one; streams, which cannot be read ahead, use the general model.
+    var isAuto: Bool { noise == ["auto"] || (noise.isEmpty && !isStream) }
 
     var isStream: Bool { inputs == ["-"] || output == "-" }
 
@@ -204,14 +206,16 @@ struct Run: ParsableCommand {
                             options: options)
     }
 
-    /// `--noise auto`: `general`'s denoiser with its first noise dictionary replaced by the shipped
+    /// `--noise auto` (the default for files): `general`'s denoiser with its first noise dictionary replaced by the shipped
     /// one (general or a type) that fits the beginning of `input` best.
     func chooseNoise(for input: String, _ general: Denoiser) throws -> Denoiser {
         let types = ShippedDictionaries.noiseTypes()
         var candidates = [general.noise[0]]
         for type in types { candidates.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type))) }
-        let choice = try NoiseSelection.choose(forFile: input, speech: general.speech, candidates: candidates, options: general.options)
-        if !quiet {
+        // An unreadable input is reported by the cleaning itself, in its own words.
+        guard let choice = try? NoiseSelection.choose(forFile: input, speech: general.speech, candidates: candidates,
+                                                      options: general.options) else { return general }
+        if !quiet, noise == ["auto"] || verbose {
             Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choice.index == 0 ? "general" : types[choice.index - 1])")
         }
         guard choice.index > 0 else { return general }

@@ -16,7 +16,7 @@ public enum NoiseSelection {
     }
 
     /// Seconds of the recording the choice looks at (its beginning).
-    public static let excerptSeconds = 20.0
+    public static let excerptSeconds = 10.0
 
     /// The best candidate for `signal` (one channel at the speech dictionary's rate); candidate 0 is
     /// the general model, chosen unless another fits strictly better.
