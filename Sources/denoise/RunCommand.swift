@@ -126,17 +126,21 @@ struct Run: ParsableCommand {
         // compete with it (measured: 12.2 s against 13.3 s on a 10-minute file).
         setLinearAlgebraThreads(1)
         var denoiser: Denoiser?
-        try reportingErrors { denoiser = try makeDenoiser() }
+        var choices = NoiseChoices()
+        try reportingErrors {
+            denoiser = try makeDenoiser()
+            if isAuto, let denoiser { choices = try NoiseChoices(general: denoiser.noise[0]) }
+        }
         guard let denoiser else { return }
         if isStream {
             try reportingErrors { try cleanStream(with: denoiser, start: start) }
             return
         }
         guard isBatch else {
-            try reportingErrors { try clean(inputs[0], to: output, noiseTo: noiseOutput, with: denoiser, start: start) }
+            try reportingErrors { try clean(inputs[0], to: output, noiseTo: noiseOutput, with: denoiser, choices: choices, start: start) }
             return
         }
-        let failures = jobs > 1 ? cleanInParallel(denoiser) : cleanInTurn(denoiser)
+        let failures = jobs > 1 ? cleanInParallel(denoiser, choices) : cleanInTurn(denoiser, choices)
         Console.endProgress()
         if !quiet || failures > 0 {
             Console.info("cleaned \(inputs.count - failures) of \(inputs.count) files into \(output) in \(formatSeconds(Date().timeIntervalSince(start)))")
@@ -151,13 +155,13 @@ struct Run: ParsableCommand {
     }
 
     /// The batch one file after another; returns the number of failures.
-    func cleanInTurn(_ denoiser: Denoiser) -> Int {
+    func cleanInTurn(_ denoiser: Denoiser, _ choices: NoiseChoices) -> Int {
         var failures = 0
         for (i, input) in inputs.enumerated() {
             if !quiet { Console.progress("[\(i + 1)/\(inputs.count)] \(URL(fileURLWithPath: input).lastPathComponent)", fraction: Double(i) / Double(inputs.count)) }
             let (cleaned, removed) = targets(input)
             do {
-                try clean(input, to: cleaned, noiseTo: removed, with: denoiser, start: Date(), showProgress: false)
+                try clean(input, to: cleaned, noiseTo: removed, with: denoiser, choices: choices, start: Date(), showProgress: false)
             } catch let error as DenoiseError {
                 Console.endProgress()
                 Console.error(error.description)
@@ -169,7 +173,7 @@ struct Run: ParsableCommand {
 
     /// The batch on `jobs` threads, each with its own denoiser (scratch buffers) solving on one
     /// thread: files in parallel use the cores better than one file split; returns the failures.
-    func cleanInParallel(_ first: Denoiser) -> Int {
+    func cleanInParallel(_ first: Denoiser, _ choices: NoiseChoices) -> Int {
         let (speech, noise, options) = (first.speech, first.noise, first.options)
         let state = BatchState(total: inputs.count, quiet: quiet)
         DispatchQueue.concurrentPerform(iterations: min(jobs, inputs.count)) { _ in
@@ -178,7 +182,8 @@ struct Run: ParsableCommand {
             while let i = state.next() {
                 let (cleaned, removed) = targets(inputs[i])
                 do {
-                    try clean(inputs[i], to: cleaned, noiseTo: removed, with: denoiser, start: Date(), showProgress: false)
+                    try clean(inputs[i], to: cleaned, noiseTo: removed, with: denoiser, choices: choices, start: Date(),
+                              showProgress: false)
                     state.finished(inputs[i], error: nil)
                 } catch {
                     state.finished(inputs[i], error: (error as? DenoiseError)?.description ?? "\(error)")
@@ -206,20 +211,18 @@ struct Run: ParsableCommand {
                             options: options)
     }
 
-    /// `--noise auto` (the default for files): `general`'s denoiser with its first noise dictionary replaced by the shipped
-    /// one (general or a type) that fits the beginning of `input` best.
-    func chooseNoise(for input: String, _ general: Denoiser) throws -> Denoiser {
-        let types = ShippedDictionaries.noiseTypes()
-        var candidates = [general.noise[0]]
-        for type in types { candidates.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type))) }
+    /// `--noise auto` (the default for files): `general`'s denoiser with its first noise dictionary
+    /// replaced by the one of `choices` that fits the beginning of `input` best.
+    func chooseNoise(for input: String, _ general: Denoiser, _ choices: NoiseChoices) throws -> Denoiser {
         // An unreadable input is reported by the cleaning itself, in its own words.
-        guard let choice = try? NoiseSelection.choose(forFile: input, speech: general.speech, candidates: candidates,
+        guard let choice = try? NoiseSelection.choose(forFile: input, speech: general.speech, candidates: choices.dictionaries,
                                                       options: general.options) else { return general }
         if !quiet, noise == ["auto"] || verbose {
-            Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choice.index == 0 ? "general" : types[choice.index - 1])")
+            Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choices.names[choice.index])")
         }
         guard choice.index > 0 else { return general }
-        return try Denoiser(speech: general.speech, noise: [candidates[choice.index]] + general.noise.dropFirst(), options: general.options)
+        return try Denoiser(speech: general.speech, noise: [choices.dictionaries[choice.index]] + general.noise.dropFirst(),
+                            options: general.options)
     }
 
     /// An output that would replace the input is refused unless --overwrite is given.
@@ -274,11 +277,11 @@ struct Run: ParsableCommand {
         }
     }
 
-    func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with given: Denoiser, start: Date,
-               showProgress: Bool = true) throws {
+    func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with given: Denoiser, choices: NoiseChoices,
+               start: Date, showProgress: Bool = true) throws {
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
-        let denoiser = isAuto ? try chooseNoise(for: input, given) : given
+        let denoiser = isAuto ? try chooseNoise(for: input, given, choices) : given
         let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
         } : nil)
@@ -295,6 +298,23 @@ struct Run: ParsableCommand {
                 output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
                 """)
+        }
+    }
+}
+
+/// The noise dictionaries `--noise auto` chooses from, the general model first: loaded once per run.
+struct NoiseChoices: Sendable {
+    var names: [String] = []
+    var dictionaries: [SpectralDictionary] = []
+
+    init() {}
+
+    init(general: SpectralDictionary) throws {
+        names = ["general"]
+        dictionaries = [general]
+        for type in ShippedDictionaries.noiseTypes() {
+            names.append(type)
+            dictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type)))
         }
     }
 }

@@ -26,6 +26,19 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.\(ext)"])
     }
 
+    /// Reading only the beginning gives the first samples of every channel.
+    @Test func readingTheFirstSecondsGivesThePrefix() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let audio = AudioBuffer(sampleRate: 8000, channels: [randomSignal(count: 8000, seed: 4), randomSignal(count: 8000, seed: 5)])
+        let path = dir.appendingPathComponent("x.wav").path
+        try AudioFile.write(audio, to: path)
+        let whole = try AudioFile.read(path).0, head = try AudioFile.read(path, seconds: 0.25).0
+        #expect(head.frameCount == 2000 && head.channelCount == 2)
+        for c in 0..<2 { #expect(Array(whole.channels[c].prefix(2000)) == head.channels[c]) }
+        #expect(try AudioFile.read(path, seconds: 5).0.frameCount == 8000)
+    }
+
     @Test func formatOfTheInputIsKept() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -276,6 +276,15 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
             let (after, _) = try AudioFile.read(dir.appendingPathComponent(name).path)
             #expect(after.frameCount == before.frameCount)
         }
+        // Files get the same choice by default; it is named with -v only.
+        if let corpus {
+            let cockpit = corpus.appendingPathComponent("mixtures/noisy/m001_aircraft_cockpit_+5dB.flac").path
+            let out = dir.appendingPathComponent("default.wav").path
+            var d = try denoise(["run", cockpit, "-o", out, "-v"])
+            #expect(d.status == 0 && d.stderr.contains("noise aircraft_cockpit") && d.stderr.contains("noise/aircraft_cockpit.safetensors"), "\(d.stderr)")
+            d = try denoise(["run", cockpit, "-o", out])
+            #expect(d.status == 0 && d.stderr.isEmpty, "\(d.stderr)")
+        }
     }
 
     @Test func tooShortNoiseSampleIsAClearError() throws {

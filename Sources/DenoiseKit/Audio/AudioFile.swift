@@ -149,11 +149,12 @@ public enum AudioFile {
     /// Frames moved per libsndfile call.
     static let chunkFrames = 65536
 
-    /// Reads a whole file. Integer formats are scaled to [−1, 1); NaN and ±Inf samples become 0
-    /// (counted in the returned info).
-    public static func read(_ path: String) throws(DenoiseError) -> (AudioBuffer, AudioFileInfo) {
+    /// Reads a whole file, or its first `limit` seconds. Integer formats are scaled to [−1, 1); NaN
+    /// and ±Inf samples become 0 (counted in the returned info).
+    public static func read(_ path: String, seconds limit: Double? = nil) throws(DenoiseError) -> (AudioBuffer, AudioFileInfo) {
         let reader = try AudioFileReader(path)
         let channels = reader.channelCount
+        let wanted = limit.map { Int($0 * Double(reader.sampleRate)) } ?? Int.max
         var planar = [[Float]](repeating: [], count: channels)
         for c in 0..<channels { planar[c].reserveCapacity(reader.frameCount) }
         var chunk = [Float](repeating: 0, count: chunkFrames * channels)
@@ -161,8 +162,8 @@ public enum AudioFile {
         var total = 0
         chunk.withUnsafeMutableBufferPointer { buffer in
             one.withUnsafeMutableBufferPointer { channel in
-                while true {
-                    let got = reader.read(into: buffer.baseAddress!, frames: chunkFrames)
+                while total < wanted {
+                    let got = reader.read(into: buffer.baseAddress!, frames: min(chunkFrames, wanted - total))
                     if got == 0 { break }
                     for c in 0..<channels {
                         for i in 0..<got { channel[i] = buffer[i * channels + c] }

@@ -57,14 +57,8 @@ public enum NoiseSelection {
     /// `choose` on the beginning of an audio file (mixed down, converted to the model's rate).
     public static func choose(forFile path: String, speech: SpectralDictionary, candidates: [SpectralDictionary],
                               options: DenoiserOptions = DenoiserOptions()) throws(DenoiseError) -> Choice {
-        let reader = try AudioFileReader(path)
-        let frames = min(reader.frameCount, Int(excerptSeconds * Double(reader.sampleRate)))
-        var interleaved = [Float](repeating: 0, count: frames * reader.channelCount)
-        let got = interleaved.withUnsafeMutableBufferPointer { reader.read(into: $0.baseAddress!, frames: frames) }
-        try reader.checkNoError(framesRead: got)
-        let channels = (0..<reader.channelCount).map { c in (0..<got).map { interleaved[$0 * reader.channelCount + c] } }
-        let mono = AudioBuffer(sampleRate: reader.sampleRate, channels: channels).mixedDown()
-        let signal = try Resampler.resample(mono.map { $0.isFinite ? $0 : 0 }, from: reader.sampleRate, to: speech.sampleRate)
+        let (audio, _) = try AudioFile.read(path, seconds: excerptSeconds)
+        let signal = try Resampler.resample(audio.mixedDown(), from: audio.sampleRate, to: speech.sampleRate)
         return try choose(signal, speech: speech, candidates: candidates, options: options)
     }
 }
