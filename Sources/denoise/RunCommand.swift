@@ -44,6 +44,9 @@ struct Run: ParsableCommand {
                                valueName: "file"))
     var noiseSample: [String] = []
 
+    @Flag(help: "Also learn noise atoms from the recording's own pauses (semi-supervised), used beside the noise dictionaries; files only.")
+    var adapt = false
+
     @Option(parsing: .unconditional, help: "Multiplicative-update iterations for the activations.")
     var iterations = DenoiserOptions().iterations
 
@@ -106,6 +109,7 @@ struct Run: ParsableCommand {
             if noise.count > 1 { throw ValidationError("--noise auto cannot be combined with other --noise dictionaries") }
             if isStream { throw ValidationError("--noise auto needs files, not streams: it reads the beginning of each before cleaning it") }
         }
+        if adapt, isStream { throw ValidationError("--adapt needs files, not streams: it learns from the recording before cleaning it") }
     }
 
     /// Files are cleaned with the shipped noise dictionary that fits them best unless --noise names
@@ -225,6 +229,20 @@ struct Run: ParsableCommand {
                             options: general.options)
     }
 
+    /// `--adapt`: `denoiser` with noise atoms learned from the pauses of `input` beside its own; a
+    /// recording too short (or without pauses) to learn from is cleaned without them, with a warning.
+    func adapted(_ denoiser: Denoiser, to input: String) throws -> Denoiser {
+        let learned: SpectralDictionary
+        do {
+            learned = try NoiseAdaptation.learn(forFile: input, speech: denoiser.speech, noise: denoiser.noise[0],
+                                                options: denoiser.options)
+        } catch .noAudio(let reason) {
+            if !quiet { Console.warning("'\(input)': --adapt skipped, \(reason)") }
+            return denoiser
+        }
+        return try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options)
+    }
+
     /// An output that would replace the input is refused unless --overwrite is given.
     func refuseInputAsOutput(_ input: String, _ targets: [String]) throws(DenoiseError) {
         for target in targets where !overwrite && samePath(input, target) {
@@ -281,7 +299,8 @@ struct Run: ParsableCommand {
                start: Date, showProgress: Bool = true) throws {
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
-        let denoiser = isAuto ? try chooseNoise(for: input, given, choices) : given
+        var denoiser = isAuto ? try chooseNoise(for: input, given, choices) : given
+        if adapt { denoiser = try adapted(denoiser, to: input) }
         let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
         } : nil)

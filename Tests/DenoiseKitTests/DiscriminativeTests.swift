@@ -120,6 +120,26 @@ import Testing
         #expect(received - released > speech.stft.nFFT)
     }
 
+    /// A noise dictionary without bases (a --noise-sample, --adapt) beside one with bases is brought to
+    /// the bases' scale: with bases that are just the dictionaries scaled up 50× (the mask, a ratio,
+    /// is the same), the extra noise counts exactly as it does beside the plain dictionaries.
+    @Test func extraNoiseIsBroughtToTheBasesScale() throws {
+        let (speech, white) = DenoiserTests.dictionaries
+        let options = DenoiserOptions(iterations: 30, threads: 1, bands: 0)
+        let clean = DenoiserTests.voiced(seconds: 2, seed: 23)
+        let hum = NoiseSelectionTests.hum(count: clean.count, seed: 24)
+        let noisy = zip(clean, hum).map { $0 + $1 }
+        let extra = try DenoiserTests.dictionary(NoiseSelectionTests.hum(count: 3 * DenoiserTests.rate, seed: 25), kind: .noise, rank: 2)
+        func scaled(_ m: Matrix) -> Matrix { Matrix(rows: m.rows, cols: m.cols, storage: m.storage.map { 50 * $0 }) }
+        var withBases = white
+        withBases.maskBases = .init(noise: scaled(white.atoms), speech: scaled(speech.atoms), speechFingerprint: speech.fingerprint)
+        let plain = try Denoiser(speech: speech, noise: [white, extra], options: options).denoise(noisy)
+        let denoiser = try Denoiser(speech: speech, noise: [withBases, extra], options: options)
+        #expect(denoiser.usesMaskBases)
+        let snr = snrDB(reference: plain.map(Double.init), estimate: denoiser.denoise(noisy).map(Double.init))
+        #expect(snr > 60, "scaled bases with an extra dictionary vs plain: SNR \(snr) dB")
+    }
+
     /// The streamed mask with context equals the mask written out over the whole spectrogram:
     /// S_t = Σ_o W̃_s,o·H_s(t + o), N_t likewise, M = S²/(S² + N²), zero activations outside the signal.
     @Test func contextMaskMatchesADirectComputation() throws {

@@ -86,6 +86,34 @@ import Testing
         #expect(worst < 0.05, "β = \(beta): worst relative activation error \(worst)")
     }
 
+    /// Semi-supervised NMF: with some true atoms given and kept fixed, the others are learned, the
+    /// cost never rises and the given atoms come back untouched.
+    @Test(arguments: [Float(1), 0.5])
+    func learnsTheAtomsBesideFixedOnes(beta: Float) throws {
+        let (w0, _, v) = Self.lowRankData()
+        var fixed = w0.columns(0..<3)
+        _ = normalizeColumns(&fixed)
+        let config = NMFConfiguration(rank: 2, iterations: 1500, beta: beta, tolerance: 0, checkInterval: 1, seed: 4)
+        let result = try NMF.factorize(v, configuration: config, fixedAtoms: fixed)
+        #expect(result.W.columns(0..<3) == fixed)
+        for (a, b) in zip(result.costs, result.costs.dropFirst()) {
+            #expect(b.cost <= a.cost * (1 + 1e-6), "β = \(beta): cost rose from \(a.cost) to \(b.cost) at \(b.iteration)")
+        }
+        for k in 3..<5 {
+            let truth = (0..<w0.rows).map { w0[$0, k] }
+            let best = (3..<5).map { j in cosine(truth, (0..<w0.rows).map { result.W[$0, j] }) }.max()!
+            #expect(best > 0.99, "atom \(k): best cosine \(best)")
+        }
+        // Started from the true atoms, the learned ones fit sooner than from random frames.
+        let short = NMFConfiguration(rank: 2, iterations: 20, beta: beta, tolerance: 0, seed: 4)
+        let started = try NMF.factorize(v, configuration: short, fixedAtoms: fixed, initialAtoms: w0.columns(3..<5))
+        let random = try NMF.factorize(v, configuration: short, fixedAtoms: fixed)
+        #expect(started.finalCost < 0.5 * random.finalCost, "\(started.finalCost) vs \(random.finalCost)")
+        #expect(throws: DenoiseError.invalidParameter("the initial atoms are 40 × 3, not 40 × 2")) {
+            try NMF.factorize(v, configuration: config, fixedAtoms: fixed, initialAtoms: w0.columns(0..<3))
+        }
+    }
+
     @Test func rejectsInvalidConfigurations() {
         let v = randomMatrix(rows: 10, cols: 5, seed: 1)
         #expect(throws: DenoiseError.invalidParameter("rank must be at least 1 (got 0)")) {

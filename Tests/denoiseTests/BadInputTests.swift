@@ -227,6 +227,7 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
         (["run", "a.wav", "-o", "b.wav", "--zzz"], "Unknown option '--zzz' (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "b.wav", "--noise", "auto", "--noise", "wind"], "--noise auto cannot be combined with other --noise dictionaries (see 'denoise run --help')"),
         (["run", "-", "-o", "b.wav", "--noise", "auto"], "--noise auto needs files, not streams: it reads the beginning of each before cleaning it (see 'denoise run --help')"),
+        (["run", "a.wav", "-o", "-", "--adapt"], "--adapt needs files, not streams: it learns from the recording before cleaning it (see 'denoise run --help')"),
         (["train-discriminative", "--speech-dict", "s", "--noise-dict", "n", "--speech", "a", "--noise", "b", "-o", "c", "--context-future", "9"],
          "mask context must be 0 to 8 frames each way (got 0 past, 9 future) (see 'denoise train-discriminative --help')"),
         (["frobnicate"], "Unexpected argument 'frobnicate' (see 'denoise --help')"),

@@ -258,6 +258,27 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(gain > 1, "SI-SDR improvement \(gain) dB")
     }
 
+    /// `--adapt` learns noise atoms from the file's own pauses and cleans with them beside the
+    /// chosen dictionary.
+    @Test func adaptLearnsTheNoiseFromThePauses() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let noisy = Self.samples.appendingPathComponent("speech-fan.wav").path
+        let out = dir.appendingPathComponent("out.wav").path
+        let r = try denoise(["run", noisy, "-o", out, "--adapt", "-v"])
+        #expect(r.status == 0 && r.stderr.contains("noise dictionary 'pauses of the input', rank 8"), "\(r.stderr)")
+        let clean = try AudioFile.read(Self.samples.appendingPathComponent("speech-fan-clean.wav").path).0.channels[0]
+        let gain = siSDR(clean, try AudioFile.read(out).0.channels[0]) - siSDR(clean, try AudioFile.read(noisy).0.channels[0])
+        #expect(gain > 1, "SI-SDR improvement \(gain) dB")
+        // Too short to learn from: cleaned without the learned atoms, with a warning.
+        let short = dir.appendingPathComponent("short.wav").path
+        var rng = SeededGenerator(seed: 9)
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: (0..<1000).map { _ in 0.1 * (2 * rng.nextUnitFloat() - 1) }), to: short)
+        let s = try denoise(["run", short, "-o", dir.appendingPathComponent("short-clean.wav").path, "--adapt"])
+        #expect(s.status == 0)
+        #expect(s.stderr == "denoise: warning: '\(short)': --adapt skipped, too short to learn its noise from its pauses: 7 frames, at least 16 are needed\n")
+    }
+
     /// `--noise auto` names the dictionary it picked for each file and cleans with it: the shipped
     /// aircraft-cockpit dictionary for a real cockpit recording, the general model for a synthetic fan.
     @Test func autoNoiseNamesItsChoicePerFile() throws {

@@ -65,8 +65,11 @@ public enum NMF {
     ///
     /// - Parameters:
     ///   - progress: called after each cost evaluation with (iteration, cost).
+    ///   - fixedAtoms: atoms [bins × k] kept as they are beside the `rank` learned ones
+    ///     (semi-supervised NMF): W = [fixedAtoms | learned], and the result's W and H include them.
+    ///   - initialAtoms: where the learned atoms start [bins × rank] (default: random frames of V).
     public static func factorize(
-        _ v: Matrix, configuration c: NMFConfiguration,
+        _ v: Matrix, configuration c: NMFConfiguration, fixedAtoms: Matrix? = nil, initialAtoms: Matrix? = nil,
         progress: ((_ iteration: Int, _ cost: Double) -> Void)? = nil
     ) throws(DenoiseError) -> NMFResult {
         try c.validate()
@@ -74,7 +77,13 @@ public enum NMF {
             throw .invalidParameter("rank \(c.rank) is larger than the number of spectrogram frames (\(v.cols))")
         }
         guard v.rows >= 1 else { throw .invalidParameter("the spectrogram has no frequency bins") }
-        var state = Trainer(v: v, configuration: c)
+        if let fixedAtoms, fixedAtoms.rows != v.rows {
+            throw .invalidParameter("the fixed atoms have \(fixedAtoms.rows) bins, the spectrogram \(v.rows)")
+        }
+        if let initialAtoms, initialAtoms.rows != v.rows || initialAtoms.cols != c.rank {
+            throw .invalidParameter("the initial atoms are \(initialAtoms.rows) × \(initialAtoms.cols), not \(v.rows) × \(c.rank)")
+        }
+        var state = Trainer(v: v, configuration: c, fixed: fixedAtoms, initial: initialAtoms)
         return state.run(progress: progress)
     }
 }
@@ -91,6 +100,8 @@ private struct Trainer {
     let c: NMFConfiguration
     let div: BetaDivergence
     let bins: Int, frames: Int, rank: Int
+    /// The first `fixed` columns of W are given and never updated.
+    let fixed: Int
     var W: Matrix, H: Matrix
     var numW: Matrix, denW: Matrix   // [bins × rank]
     let workers: [Worker]
@@ -113,29 +124,32 @@ private struct Trainer {
         deinit { for p in [model, negative, positive, numH, denH] { p.deallocate() } }
     }
 
-    init(v: Matrix, configuration c: NMFConfiguration) {
+    init(v: Matrix, configuration c: NMFConfiguration, fixed fixedAtoms: Matrix?, initial: Matrix?) {
         self.v = v
         self.c = c
         div = BetaDivergence(beta: c.beta)
-        bins = v.rows; frames = v.cols; rank = c.rank
-        (W, H) = Self.initialFactors(v, rank: c.rank, seed: c.seed)
+        fixed = fixedAtoms?.cols ?? 0
+        bins = v.rows; frames = v.cols; rank = fixed + c.rank
+        (W, H) = Self.initialFactors(v, fixed: fixedAtoms ?? Matrix(rows: v.rows, cols: 0), rank: c.rank, initial: initial, seed: c.seed)
         numW = Matrix(rows: bins, cols: rank); denW = Matrix(rows: bins, cols: rank)
         let cores = min(ProcessInfo.processInfo.activeProcessorCount, max(frames / Self.blockFrames, 1))
-        workers = (0..<cores).map { _ in Worker(bins: v.rows, rank: c.rank) }
+        workers = (0..<cores).map { [rank] _ in Worker(bins: v.rows, rank: rank) }
     }
 
-    /// W starts from randomly chosen frames of V (plus a little noise so no entry is zero), with unit
-    /// columns; H starts uniform random, scaled so that W·H has the mean of V.
-    static func initialFactors(_ v: Matrix, rank: Int, seed: UInt64) -> (Matrix, Matrix) {
+    /// W starts from randomly chosen frames of V (plus a little noise so no entry is zero) or from
+    /// `initial`, with unit columns, after the fixed atoms; H starts uniform random, scaled so that
+    /// W·H has the mean of V.
+    static func initialFactors(_ v: Matrix, fixed: Matrix, rank learned: Int, initial: Matrix?, seed: UInt64) -> (Matrix, Matrix) {
         var rng = SeededGenerator(seed: seed)
         let bins = v.rows, frames = v.cols
         let meanV = max(v.storage.reduce(0, +) / Float(max(v.count, 1)), BetaDivergence.floor)
-        var W = Matrix(rows: bins, cols: rank)
-        for k in 0..<rank {
+        var free = Matrix(rows: bins, cols: learned)
+        for k in 0..<learned {
             let t = Int(rng.next() % UInt64(frames))
-            for f in 0..<bins { W[f, k] = v[f, t] + meanV * (0.1 + rng.nextUnitFloat()) }
+            for f in 0..<bins { free[f, k] = initial.map { max($0[f, k], BetaDivergence.floor) } ?? v[f, t] + meanV * (0.1 + rng.nextUnitFloat()) }
         }
-        _ = normalizeColumns(&W)
+        _ = normalizeColumns(&free)
+        let W = Matrix.hstack([fixed, free]), rank = W.cols
         var H = Matrix(rows: rank, cols: frames)
         for i in 0..<H.count { H.storage[i] = 0.5 + rng.nextUnitFloat() }
         let model = Matrix.product(W, H)
@@ -291,7 +305,7 @@ private struct Trainer {
             W.storage.withUnsafeBufferPointer { pw in
                 numW.storage.withUnsafeMutableBufferPointer { pn in
                     denW.storage.withUnsafeMutableBufferPointer { pd in
-                        for k in 0..<rank {
+                        for k in fixed..<rank {
                             let w = pw.baseAddress! + k * bins, n = pn.baseAddress! + k * bins, d = pd.baseAddress! + k * bins
                             var wDen: Float = 0, wNum: Float = 0
                             for f in 0..<bins { wDen += w[f] * d[f]; wNum += w[f] * n[f] }
@@ -300,38 +314,40 @@ private struct Trainer {
                     }
                 }
             }
-            applyUpdate(&W, numW, denW)
-            _ = normalizeColumns(&W)
+            updateLearnedAtoms()
+            _ = normalizeColumns(&W, from: fixed)
         } else {
-            applyUpdate(&W, numW, denW)
+            updateLearnedAtoms()
             // Unit columns with H rescaled to match: W·H and hence the cost are unchanged.
-            let norms = normalizeColumns(&W)
+            let norms = normalizeColumns(&W, from: fixed)
             H.storage.withUnsafeMutableBufferPointer { h in
-                for t in 0..<frames { for k in 0..<rank { h[k + t * rank] *= norms[k] } }
+                for t in 0..<frames { for k in fixed..<rank { h[k + t * rank] *= norms[k] } }
             }
         }
     }
 
-    func applyUpdate(_ x: inout Matrix, _ num: Matrix, _ den: Matrix) {
-        let count = x.count
-        x.storage.withUnsafeMutableBufferPointer { px in
-            num.storage.withUnsafeBufferPointer { pn in
-                den.storage.withUnsafeBufferPointer { pd in
-                    div.multiplicativeUpdate(px.baseAddress!, numerator: pn.baseAddress!, denominator: pd.baseAddress!, count: count)
+    /// W ← W ⊙ (num / den)^γ on the learned columns (the fixed ones come first and stay).
+    mutating func updateLearnedAtoms() {
+        let offset = fixed * bins, count = W.count - offset
+        W.storage.withUnsafeMutableBufferPointer { px in
+            numW.storage.withUnsafeBufferPointer { pn in
+                denW.storage.withUnsafeBufferPointer { pd in
+                    div.multiplicativeUpdate(px.baseAddress! + offset, numerator: pn.baseAddress! + offset,
+                                             denominator: pd.baseAddress! + offset, count: count)
                 }
             }
         }
     }
 }
 
-/// Scales every column of `m` to unit Euclidean norm and returns the norms it had
-/// (an all-zero column is left as it is and reports norm 1).
+/// Scales every column of `m` (from column `first` on) to unit Euclidean norm and returns the norms
+/// they had (an all-zero column, or one before `first`, is left as it is and reports norm 1).
 @discardableResult
-func normalizeColumns(_ m: inout Matrix) -> [Float] {
+func normalizeColumns(_ m: inout Matrix, from first: Int = 0) -> [Float] {
     let rows = m.rows
     var norms = [Float](repeating: 1, count: m.cols)
     m.storage.withUnsafeMutableBufferPointer { p in
-        for k in 0..<m.cols {
+        for k in first..<m.cols {
             let col = p.baseAddress! + k * rows
             var s: Float = 0
             for f in 0..<rows { s += col[f] * col[f] }
