@@ -43,6 +43,42 @@ import Testing
         #expect(bytes.count == 8 + headerLength + 72)
     }
 
+    /// Mask bases are kept and stored at bfloat16 precision (ties to even) and read back equal; files
+    /// with F32 mask bases, as written before, are still read.
+    @Test func maskBasesAreStoredInBFloat16AndF32IsStillRead() throws {
+        #expect(bfloat16Bits(1) == 0x3F80)
+        #expect(bfloat16Bits(Float(bitPattern: 0x3F80_8000)) == 0x3F80)  // a tie stays even
+        #expect(bfloat16Bits(Float(bitPattern: 0x3F81_8000)) == 0x3F82)  // a tie from odd goes up
+        #expect(bfloat16Bits(Float(bitPattern: 0x3F80_8001)) == 0x3F81)
+        var d = Self.sample()
+        let bins = d.atoms.rows
+        let noise = randomMatrix(rows: bins, cols: 3, seed: 5), speech = randomMatrix(rows: bins, cols: 4, seed: 6)
+        d.maskBases = .init(noise: noise, speech: speech, speechFingerprint: "f")
+        #expect(d.maskBases!.noise.storage.allSatisfy { $0.bitPattern & 0xFFFF == 0 })
+        #expect(zip(d.maskBases!.noise.storage, noise.storage).allSatisfy { abs($0 - $1) <= $1 / 256 })
+        var back = try SpectralDictionary.decode(d.encoded())
+        back.origin = nil
+        #expect(back == d)
+        #expect(d.encoded().count < 8 + 4 * bins * 3 + 2 * bins * 7 + 1000)
+
+        // The same dictionary with every tensor in F32, written by hand.
+        var header: [String: Any] = ["__metadata__": d.metadata]
+        var payload: [Float] = [], offset = 0
+        for (name, m) in [("W", d.atoms), ("W_mask", noise), ("W_mask_speech", speech)] {
+            header[name] = ["dtype": "F32", "shape": [m.rows, m.cols], "data_offsets": [offset, offset + 4 * m.count]] as [String: Any]
+            offset += 4 * m.count
+            payload += m.transposed().storage
+        }
+        let json = try JSONSerialization.data(withJSONObject: header)
+        var file = Data()
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+        file.append(json)
+        payload.map { $0.bitPattern.littleEndian }.withUnsafeBytes { file.append(contentsOf: $0) }
+        var old = try SpectralDictionary.decode(file)
+        old.origin = nil
+        #expect(old == d)
+    }
+
     static func withHeader(_ d: SpectralDictionary, _ edit: (inout [String: Any]) -> Void) -> Data {
         let bytes = [UInt8](d.encoded())
         let n = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
@@ -71,7 +107,7 @@ import Testing
         #expect(reason(badJSON) == "invalid dictionary 'x': the header is not valid JSON")
         #expect(reason(Self.withHeader(d) { h in
             var w = h["W"] as! [String: Any]; w["dtype"] = "F64"; h["W"] = w
-        }) == "invalid dictionary 'x': tensor W has dtype F64, expected F32")
+        }) == "invalid dictionary 'x': tensor W has dtype F64, expected F32 or BF16")
         #expect(reason(Self.withHeader(d) { h in
             var w = h["W"] as! [String: Any]; w["shape"] = [32, 3]; h["W"] = w
         })?.contains("does not match its data offsets") == true)
