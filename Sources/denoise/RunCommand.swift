@@ -51,7 +51,7 @@ struct Run: ParsableCommand {
     var iterations = DenoiserOptions().iterations
 
     @Option(parsing: .unconditional, help: "Exponent p of the mask Sᵖ/(Sᵖ+Nᵖ).")
-    var maskPower: Float = 2
+    var maskPower = DenoiserOptions().maskPower
 
     @Option(parsing: .unconditional, help: "L1 penalty on the activations.")
     var sparsity: Float = 0

@@ -148,7 +148,7 @@ import Testing
         let bases = Self.withContext(Self.trainedBases, context) { o, m in
             Matrix(rows: m.rows, cols: m.cols, storage: m.storage.map { $0 * Float(3 + o) / 8 })
         }
-        let options = DenoiserOptions(iterations: 30, blockFrames: 16, threads: 1, bands: 0)
+        let options = DenoiserOptions(iterations: 30, maskPower: 2, blockFrames: 16, threads: 1, bands: 0)
         let denoiser = try Denoiser(speech: speech, noise: [bases], options: options)
         let clean = DenoiserTests.voiced(seconds: 1.5, seed: 23)
         let noisy = zip(clean, randomSignal(count: clean.count, seed: 24, amplitude: 0.1)).map { $0 + $1 }

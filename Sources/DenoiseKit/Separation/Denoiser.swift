@@ -4,7 +4,9 @@ import Foundation
 public struct DenoiserOptions: Sendable, Equatable {
     /// Multiplicative-update iterations for H per block of frames.
     public var iterations: Int
-    /// p in the mask M = Sᵖ / (Sᵖ + Nᵖ).
+    /// p in the mask M = Sᵖ / (Sᵖ + Nᵖ). 3 by default: with the shipped bases (trained for the
+    /// Wiener mask, p = 2) the sharper mask measured +0.2-0.3 dB SI-SDR and +0.01-0.05 PESQ better
+    /// on the dev pairs, for the general model, named types and the automatic choice alike.
     public var maskPower: Float
     /// λ, L1 penalty on H at run time.
     public var sparsity: Float
@@ -20,7 +22,7 @@ public struct DenoiserOptions: Sendable, Equatable {
 
     /// The defaults: 40 iterations on 128 bands cost a quarter of 100 on every bin at nearly the same
     /// quality (README, "Speed").
-    public init(iterations: Int = 40, maskPower: Float = 2, sparsity: Float = 0, blockFrames: Int = 512,
+    public init(iterations: Int = 40, maskPower: Float = 3, sparsity: Float = 0, blockFrames: Int = 512,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, bands: Int = 128, gainFloor: Float = 0) {
         self.bands = bands
         self.gainFloor = gainFloor
@@ -456,6 +458,7 @@ func applyMask(speech s: UnsafePointer<Float>, noise n: UnsafePointer<Float>, po
     switch p {
     case 1: for i in 0..<count { let g = gain(s[i], n[i]); re[i] *= g; im[i] *= g }
     case 2: for i in 0..<count { let g = gain(s[i] * s[i], n[i] * n[i]); re[i] *= g; im[i] *= g }
+    case 3: for i in 0..<count { let g = gain(s[i] * s[i] * s[i], n[i] * n[i] * n[i]); re[i] *= g; im[i] *= g }
     default: for i in 0..<count { let g = gain(powf(s[i], p), powf(n[i], p)); re[i] *= g; im[i] *= g }
     }
 }
