@@ -2,6 +2,9 @@ import ArgumentParser
 import DenoiseKit
 import Foundation
 
+extension SpectralDictionary.MaskBases.Inputs: ExpressibleByArgument {}
+extension MaskTarget: ExpressibleByArgument {}
+
 struct TrainDiscriminative: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-discriminative",
@@ -63,6 +66,21 @@ struct TrainDiscriminative: ParsableCommand {
     @Option(parsing: .unconditional, help: "Later frames whose activations also build a frame's mask (adds that many hops of latency).")
     var contextFuture = 0
 
+    @Option(help: "Activations each of the mask's estimates is built from: 'own' (speech from speech, noise from noise) or 'all' (both from both).")
+    var maskInputs = SpectralDictionary.MaskBases.Inputs.own
+
+    @Option(help: "What the masked mixture is trained to match: 'magnitude' (|S|) or 'phase-sensitive' (|S|·cos(θS − θY)).")
+    var maskTarget = MaskTarget.magnitude
+
+    @Option(parsing: .unconditional, help: "Last iterations of the activation solve that get atoms of their own, trained with the bases (deep NMF; 0: none).")
+    var solveLayers = 0
+
+    @Option(parsing: .unconditional, help: "Alternating training steps of the solve layers and the bases.")
+    var layerSteps = DiscriminativeOptions().layerSteps
+
+    @Option(parsing: .unconditional, help: "Step size of the solve layers' training (Adam on their logarithms).")
+    var layerRate = DiscriminativeOptions().layerRate
+
     @Option(parsing: .unconditional, help: "Seed of the mixture draw.")
     var seed: UInt64 = 0
 
@@ -83,7 +101,8 @@ struct TrainDiscriminative: ParsableCommand {
     func options(_ snrs: [Float]) -> DiscriminativeOptions {
         DiscriminativeOptions(mixtures: mixtures, seconds: seconds, snrs: snrs, iterations: iterations,
                               run: DenoiserOptions(iterations: runIterations, maskPower: maskPower, sparsity: runSparsity, bands: runBands),
-                              context: MaskContext(past: contextPast, future: contextFuture), seed: seed)
+                              context: MaskContext(past: contextPast, future: contextFuture), inputs: maskInputs,
+                              target: maskTarget, layers: solveLayers, layerSteps: layerSteps, layerRate: layerRate, seed: seed)
     }
 
     func run() throws {

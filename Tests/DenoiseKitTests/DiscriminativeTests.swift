@@ -192,4 +192,42 @@ import Testing
         #expect(back == trained)
         #expect(try Denoiser(speech: speech, noise: [trained]).context == MaskContext(past: 1, future: 1))
     }
+
+    /// Solve layers trained with the bases: the cost never rises and ends below the bases' own
+    /// training, the layers survive the file, and `run` solves with them (a different H than the
+    /// plain solve, and the one the trainer ended with).
+    @Test func solveLayersTrainLowerTheCostAndRoundTrip() throws {
+        let (speech, noise) = DenoiserTests.dictionaries
+        let run = DenoiserOptions(iterations: 20, threads: 1, bands: 0)
+        let mixtures = Self.mixtures(seed: 6, count: 8)
+        let bases = DiscriminativeOptions(iterations: 10, run: run)
+        var layered = bases
+        layered.layers = 4
+        layered.layerSteps = 15
+        let (plain, plainCosts) = try DiscriminativeTrainer.train(speech: speech, noise: noise, mixtures: mixtures, options: bases)
+        let (trained, costs) = try DiscriminativeTrainer.train(speech: speech, noise: noise, mixtures: mixtures, options: layered)
+        for (a, b) in zip(costs, costs.dropFirst()) { #expect(b <= a) }
+        #expect(costs.count > plainCosts.count)
+        #expect(costs.last! < 0.98 * plainCosts.last!, "with layers \(costs.last!), bases alone \(plainCosts.last!)")
+        #expect(trained.maskBases?.layerCount == 4 && plain.maskBases?.layers == nil)
+        var back = try SpectralDictionary.decode(trained.encoded())
+        back.origin = nil
+        #expect(back == trained)
+
+        let denoiser = try Denoiser(speech: speech, noise: [trained], options: run)
+        #expect(denoiser.trainedLayers == 4)
+        let noisy = zip(DenoiserTests.voiced(seconds: 1, seed: 7), randomSignal(count: DenoiserTests.rate, seed: 8, amplitude: 0.1)).map { $0 + $1 }
+        let v = try STFT(speech.stft).forward(noisy).magnitude()
+        let withLayers = denoiser.activations(v)
+        var stripped = trained
+        stripped.maskBases?.layers = nil
+        let withoutLayers = try Denoiser(speech: speech, noise: [stripped], options: run).activations(v)
+        #expect(zip(withLayers.storage, withoutLayers.storage).contains { abs($0 - $1) > 1e-3 * max(abs($0), 1e-3) })
+        // Layers trained on another frequency axis are not used.
+        #expect(try Denoiser(speech: speech, noise: [trained], options: DenoiserOptions(iterations: 20, threads: 1, bands: 32)).trainedLayers == 0)
+        // β other than 1 cannot train layers.
+        var itakura = noise
+        itakura.beta = 0
+        #expect(throws: DenoiseError.self) { try DiscriminativeTrainer.train(speech: speech, noise: itakura, mixtures: mixtures, options: layered) }
+    }
 }

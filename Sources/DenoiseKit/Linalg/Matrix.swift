@@ -47,6 +47,19 @@ public struct Matrix: Sendable, Equatable {
         Matrix(rows: rows, cols: range.count, storage: Array(storage[(range.lowerBound * rows)..<(range.upperBound * rows)]))
     }
 
+    /// Rows `range` as a new matrix.
+    public func rows(_ range: Range<Int>) -> Matrix {
+        var out = Matrix(rows: range.count, cols: cols)
+        storage.withUnsafeBufferPointer { src in
+            out.storage.withUnsafeMutableBufferPointer { dst in
+                for c in 0..<cols {
+                    for r in 0..<range.count { dst[c * range.count + r] = src[c * rows + range.lowerBound + r] }
+                }
+            }
+        }
+        return out
+    }
+
     /// Matrices with equal row counts placed side by side: [A B …].
     public static func hstack(_ parts: [Matrix]) -> Matrix {
         guard let first = parts.first else { return Matrix(rows: 0, cols: 0) }

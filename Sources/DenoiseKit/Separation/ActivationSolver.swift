@@ -3,11 +3,17 @@ import Foundation
 /// Solves V ≈ W·H for the activations H ≥ 0 with the dictionary W fixed, by the multiplicative
 /// updates of `NMF` restricted to H (each one a majorization-minimization step: the cost never rises).
 ///
+/// The last iterations may use trained atoms of their own (`layers`, see `UnfoldedLayers`): the
+/// solve is then a fixed network of multiplicative updates rather than a fit of V ≈ W·H.
+///
 /// What does not change across iterations is computed once: Wᵀ·1 (β = 1), WᵀW and WᵀV (β = 2).
 /// Each frame's activations depend only on that frame, so solving frames in blocks gives the same
 /// H as solving the whole signal at once. Scratch buffers are allocated once for `capacity` frames.
 final class ActivationSolver {
     let W: Matrix
+    /// Atoms of the last `layerCount` iterations, [bins × rank·layerCount], one block per iteration.
+    let layers: Matrix
+    var layerCount: Int { layers.cols / max(W.cols, 1) }
     let divergence: BetaDivergence
     let sparsity: Float
     let iterations: Int
@@ -18,6 +24,7 @@ final class ActivationSolver {
     var rank: Int { W.cols }
 
     private let columnSums: [Float]      // Wᵀ·1            [rank]
+    private let layerColumnSums: [Float] // each layer's Wᵀ·1 [rank·layerCount]
     private let gram: Matrix             // WᵀW             [rank × rank] (β = 2)
     private let model: UnsafeMutablePointer<Float>     // Λ = W·H     [bins × capacity]
     private let negative: UnsafeMutablePointer<Float>  // V ⊙ Λ^(β−2) [bins × capacity]
@@ -25,14 +32,17 @@ final class ActivationSolver {
     private let numerator: UnsafeMutablePointer<Float>   // [rank × capacity]
     private let denominator: UnsafeMutablePointer<Float> // [rank × capacity]
 
-    init(atoms W: Matrix, beta: Float, sparsity: Float, iterations: Int, capacity: Int, threads: Int = 1) {
+    init(atoms W: Matrix, layers: Matrix? = nil, beta: Float, sparsity: Float, iterations: Int, capacity: Int, threads: Int = 1) {
+        precondition(layers.map { $0.rows == W.rows && $0.cols % W.cols == 0 } ?? true, "layers must be blocks of W's shape")
         self.W = W
+        self.layers = layers ?? Matrix(rows: W.rows, cols: 0)
         self.threads = max(threads, 1)
         divergence = BetaDivergence(beta: beta)
         self.sparsity = sparsity
         self.iterations = iterations
         self.capacity = capacity
         columnSums = DenoiseKit.columnSums(W)
+        layerColumnSums = DenoiseKit.columnSums(self.layers)
         gram = beta == 2 ? Matrix.product(W, W, transposeA: true) : Matrix(rows: 0, cols: 0)
         let big = W.rows * capacity, small = W.cols * capacity
         model = .allocate(capacity: big)
@@ -75,8 +85,14 @@ final class ActivationSolver {
         let numerator = self.numerator + offset * rank, denominator = self.denominator + offset * rank
         initialize(v: v, frames: n, h: h)
         W.storage.withUnsafeBufferPointer { pw in
-            let w = pw.baseAddress!
-            if divergence.beta == 2 {
+        layers.storage.withUnsafeBufferPointer { pl in
+        layerColumnSums.withUnsafeBufferPointer { plc in
+        columnSums.withUnsafeBufferPointer { pcs in
+            let plain = pw.baseAddress!
+            // Iteration i uses layer i − firstLayer's atoms from firstLayer on.
+            let firstLayer = iterations - min(layerCount, iterations), skipped = layerCount - (iterations - firstLayer)
+            if divergence.beta == 2 && layerCount == 0 {
+                let w = plain
                 // Numerator WᵀV is constant; the denominator (WᵀW)·H + λ costs only rank² per frame.
                 BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w, lda: bins, b: v, ldb: bins, c: numerator, ldc: rank)
                 gram.storage.withUnsafeBufferPointer { g in
@@ -88,7 +104,10 @@ final class ActivationSolver {
                 }
                 return
             }
-            for _ in 0..<iterations {
+            for i in 0..<iterations {
+                let layer = i - firstLayer + skipped
+                let w = i < firstLayer ? plain : pl.baseAddress! + layer * rank * bins
+                let cs = i < firstLayer ? pcs.baseAddress! : plc.baseAddress! + layer * rank
                 BLAS.gemm(m: bins, n: n, k: rank, a: w, lda: bins, b: h, ldb: rank, c: model, ldc: bins)
                 divergence.gradientParts(v: v, model: model, count: count, negative: negative, positive: positive)
                 BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w, lda: bins, b: negative, ldb: bins, c: numerator, ldc: rank)
@@ -98,15 +117,13 @@ final class ActivationSolver {
                     divergence.multiplicativeUpdate(h, numerator: numerator, denominator: denominator, count: rank * n)
                 } else {
                     // β = 1: H ← H ⊙ Wᵀ(V/Λ) / (Wᵀ1 + λ), the denominator shared by all frames.
-                    columnSums.withUnsafeBufferPointer { cs in
-                        for t in 0..<n {
-                            let ht = h + t * rank, nt = numerator + t * rank
-                            for k in 0..<rank { ht[k] *= nt[k] / (cs[k] + sparsity) }
-                        }
+                    for t in 0..<n {
+                        let ht = h + t * rank, nt = numerator + t * rank
+                        for k in 0..<rank { ht[k] *= nt[k] / (cs[k] + sparsity) }
                     }
                 }
             }
-        }
+        }}}}
     }
 
     /// H [rank × frames] for all of `v` [bins × frames], solved `capacity` frames at a time.

@@ -63,14 +63,16 @@ public final class Denoiser {
     private let solver: ActivationSolver
     /// The solve's frequency axis when it is pooled into bands.
     private let bands: FrequencyBands?
-    /// Bases the mask's speech and noise estimates are built from: the solve's own W, or the
-    /// discriminative reconstruction bases of the noise dictionary when it carries matching ones.
-    private let maskAtoms: Matrix
-    /// Whether `maskAtoms` are discriminatively trained bases.
+    /// The mask's speech and noise estimates, S_t = Σ_o A_o·H[rows](t + o) and likewise N: from the
+    /// solve's own atoms, or from the discriminative reconstruction bases of the noise dictionary
+    /// when it carries ones trained with this speech dictionary.
+    private let speechEstimate: MaskEstimate, noiseEstimate: MaskEstimate
+    /// Whether the estimates use discriminatively trained bases.
     public let usesMaskBases: Bool
+    /// How many of the solve's last iterations use atoms trained with those bases (0: none).
+    public let trainedLayers: Int
     /// Frames around each frame whose activations build its mask (from the mask bases).
     public let context: MaskContext
-    private let speechRank: Int
     private let exponent: Float
     // Block buffers. The spectra [bins × (future + blockFrames)] and activations
     // [rank × (past + future + blockFrames)] start with the frames carried over from the last block.
@@ -86,41 +88,39 @@ public final class Denoiser {
         self.noise = noise
         self.options = options
         stft = try STFT(speech.stft)
-        speechRank = speech.rank
         exponent = speech.spectrumExponent
         let atoms = Matrix.hstack([speech.atoms] + noise.map(\.atoms))
-        bands = options.bands > 0 && options.bands < speech.bins
-            ? FrequencyBands(bins: speech.bins, bands: options.bands, sampleRate: speech.sampleRate) : nil
-        solver = ActivationSolver(atoms: bands?.pool(atoms) ?? atoms, beta: speech.beta, sparsity: options.sparsity,
-                                  iterations: options.iterations, capacity: options.blockFrames, threads: options.threads)
+        let bands = Self.solveBands(speech: speech, options: options)
+        self.bands = bands
         // The first noise dictionary with mask bases for this speech dictionary lends its speech and
         // noise bases to the mask; other noise dictionaries (a --noise-sample, --adapt) keep their own
         // atoms, brought to the bases' scale, at the frame's own offset only.
         let withBases = noise.firstIndex { d in
-            d.maskBases.map { $0.speechFingerprint == speech.fingerprint && $0.speech.cols == speech.rank * $0.context.frames } ?? false
+            d.maskBases.map { b in
+                b.speechFingerprint == speech.fingerprint
+                    && b.speech.cols == b.blockWidths(speechRank: speech.rank, rank: d.rank).speech * b.context.frames
+            } ?? false
         }
+        let solveAtoms = bands?.pool(atoms) ?? atoms
+        var layers: Matrix?
         if let withBases, let bases = noise[withBases].maskBases {
             context = bases.context
-            let scale = Self.maskScale(atoms: speech.atoms, bases: bases.speech)
-            var blocks: [Matrix] = []
-            for (block, offset) in context.offsets.enumerated() {
-                blocks.append(bases.speech.columns((block * speech.rank)..<((block + 1) * speech.rank)))
-                for d in noise.indices {
-                    if d == withBases {
-                        let rank = noise[d].rank
-                        blocks.append(bases.noise.columns((block * rank)..<((block + 1) * rank)))
-                    } else {
-                        blocks.append(offset == 0 ? Self.scaledRows(noise[d].atoms, scale) : Matrix(rows: speech.bins, cols: noise[d].rank))
-                    }
-                }
-            }
-            maskAtoms = Matrix.hstack(blocks)
+            let scale = Self.maskScale(atoms: speech.atoms, bases: bases.speech, blockWidth: bases.speech.cols / context.frames)
+            (speechEstimate, noiseEstimate) = Self.estimates(speech: speech, noise: noise, withBases: withBases, bases: bases, scale: scale)
             usesMaskBases = true
+            // Trained solve layers serve only the frequency axis they were trained on.
+            if let trained = bases.layers, trained.rows == solveAtoms.rows {
+                layers = Self.solveLayers(trained, count: bases.layerCount, speech: speech, noise: noise, withBases: withBases, bands: bands)
+            }
         } else {
             context = MaskContext()
-            maskAtoms = atoms
+            speechEstimate = MaskEstimate(bases: speech.atoms, rows: 0..<speech.rank)
+            noiseEstimate = MaskEstimate(bases: Matrix.hstack(noise.map(\.atoms)), rows: speech.rank..<atoms.cols)
             usesMaskBases = false
         }
+        trainedLayers = min(layers.map { $0.cols / atoms.cols } ?? 0, options.iterations)
+        solver = ActivationSolver(atoms: solveAtoms, layers: layers, beta: speech.beta, sparsity: options.sparsity,
+                                  iterations: options.iterations, capacity: options.blockFrames, threads: options.threads)
         let bins = speech.bins, rank = atoms.cols, lag = context.future, history = context.past + context.future
         re = [Float](repeating: 0, count: bins * (options.blockFrames + lag))
         im = re
@@ -131,22 +131,77 @@ public final class Denoiser {
     }
 
     /// Per bin, how much larger the mask bases' speech estimate is than the solve's own model of the
-    /// same speech: Σ over contexts and atoms of the bases / Σ over atoms of the dictionary. The
+    /// same speech: Σ over contexts and atoms of the bases / Σ over atoms of the dictionary (of each
+    /// `blockWidth` columns of `bases`, the first `atoms.cols` weigh the speech activations). The
     /// mask is a ratio, so training leaves the bases' overall scale free (it drifts to 20-70×); a
     /// noise dictionary without bases (a --noise-sample, --adapt) is brought to the speech bases'
     /// scale so that the mask weighs its noise against speech as the plain Wiener mask would.
     /// (Without this it counted for almost nothing: dev pairs, --noise-sample ΔPESQ +0.19 → +0.28;
     /// the noise bases' scale instead over-suppressed, +10 dB group +2.4 → +0.8 dB.)
-    static func maskScale(atoms: Matrix, bases: Matrix) -> [Float] {
+    static func maskScale(atoms: Matrix, bases: Matrix, blockWidth: Int) -> [Float] {
         let bins = atoms.rows
         var scale = [Float](repeating: 0, count: bins)
         for f in 0..<bins {
             var b: Float = 0, a: Float = 0
-            for k in 0..<bases.cols { b += bases.storage[k * bins + f] }
+            for k in 0..<bases.cols where k % blockWidth < atoms.cols { b += bases.storage[k * bins + f] }
             for k in 0..<atoms.cols { a += atoms.storage[k * bins + f] }
             scale[f] = a > 0 ? b / a : 0
         }
         return scale
+    }
+
+    /// The speech and noise estimates from `noise[withBases]`'s mask bases. The other noise dictionaries
+    /// add their atoms scaled per bin by `scale` at the frame's own offset to the noise estimate
+    /// (and nothing to the speech estimate): their activations' rows get zero columns elsewhere.
+    static func estimates(speech: SpectralDictionary, noise: [SpectralDictionary], withBases: Int,
+                          bases: SpectralDictionary.MaskBases, scale: [Float]) -> (speech: MaskEstimate, noise: MaskEstimate) {
+        let ks = speech.rank, total = ks + noise.reduce(0) { $0 + $1.rank }
+        let (ws, wn) = bases.blockWidths(speechRank: ks, rank: noise[withBases].rank)
+        var speechBlocks: [Matrix] = [], noiseBlocks: [Matrix] = []
+        for (block, offset) in bases.context.offsets.enumerated() {
+            let sb = bases.speech.columns((block * ws)..<((block + 1) * ws)), nb = bases.noise.columns((block * wn)..<((block + 1) * wn))
+            func other(_ d: Int) -> Matrix {
+                offset == 0 ? Self.scaledRows(noise[d].atoms, scale) : Matrix(rows: speech.bins, cols: noise[d].rank)
+            }
+            switch bases.inputs {
+            case .own:
+                speechBlocks.append(sb)
+                for d in noise.indices { noiseBlocks.append(d == withBases ? nb : other(d)) }
+            case .all:
+                // Columns for every activation row: the speech rows, then each noise dictionary's.
+                speechBlocks.append(sb.columns(0..<ks))
+                noiseBlocks.append(nb.columns(0..<ks))
+                for d in noise.indices {
+                    speechBlocks.append(d == withBases ? sb.columns(ks..<ws) : Matrix(rows: speech.bins, cols: noise[d].rank))
+                    noiseBlocks.append(d == withBases ? nb.columns(ks..<wn) : other(d))
+                }
+            }
+        }
+        let speechRows = bases.inputs == .own ? 0..<ks : 0..<total, noiseRows = bases.inputs == .own ? ks..<total : 0..<total
+        return (MaskEstimate(bases: Matrix.hstack(speechBlocks), rows: speechRows),
+                MaskEstimate(bases: Matrix.hstack(noiseBlocks), rows: noiseRows))
+    }
+
+    /// The frequency axis the activations are solved on: mel bands, or nil for every STFT bin.
+    static func solveBands(speech: SpectralDictionary, options: DenoiserOptions) -> FrequencyBands? {
+        options.bands > 0 && options.bands < speech.bins
+            ? FrequencyBands(bins: speech.bins, bands: options.bands, sampleRate: speech.sampleRate) : nil
+    }
+
+    /// The solver's layer atoms: each trained block (speech atoms, then `noise[withBases]`'s) with the
+    /// other noise dictionaries' own atoms in their places.
+    static func solveLayers(_ trained: Matrix, count: Int, speech: SpectralDictionary, noise: [SpectralDictionary],
+                            withBases: Int, bands: FrequencyBands?) -> Matrix {
+        let width = trained.cols / count, ks = speech.rank
+        var blocks: [Matrix] = []
+        for layer in 0..<count {
+            let block = trained.columns((layer * width)..<((layer + 1) * width))
+            blocks.append(block.columns(0..<ks))
+            for d in noise.indices {
+                blocks.append(d == withBases ? block.columns(ks..<width) : bands?.pool(noise[d].atoms) ?? noise[d].atoms)
+            }
+        }
+        return Matrix.hstack(blocks)
     }
 
     /// `m` with row f multiplied by `scale[f]`.
@@ -204,9 +259,11 @@ public final class Denoiser {
         speechModel.withUnsafeMutableBufferPointer { ps in
         noiseModel.withUnsafeMutableBufferPointer { pn in
         activations.withUnsafeMutableBufferPointer { ph in
-        maskAtoms.storage.withUnsafeBufferPointer { pw in
+        speechEstimate.bases.storage.withUnsafeBufferPointer { pws in
+        noiseEstimate.bases.storage.withUnsafeBufferPointer { pwn in
             let re = pre.baseAddress!, im = pim.baseAddress!, v = pv.baseAddress!
-            let s = ps.baseAddress!, nm = pn.baseAddress!, h = ph.baseAddress!, w = pw.baseAddress!
+            let s = ps.baseAddress!, nm = pn.baseAddress!, h = ph.baseAddress!
+            let ws = pws.baseAddress!, wn = pwn.baseAddress!
             carry.restore(re: re, im: im, h: h)
             let newRe = re + lag * bins, newIm = im + lag * bins, newH = h + history * rank
             stft.analyze(x, origin: inputOrigin, firstFrame: first, count: n, re: newRe, im: newIm)
@@ -224,11 +281,11 @@ public final class Denoiser {
             // The mask's products are as large as the solve's with a wide context: split the columns
             // between the threads too.
             let parts = max(min(options.threads, n / 32), 1)
-            let job = UnsafeSendable((denoiser: self, w: w, h: h, s: s, nm: nm, re: re, im: im))
+            let job = UnsafeSendable((denoiser: self, ws: ws, wn: wn, h: h, s: s, nm: nm, re: re, im: im))
             @Sendable func mask(_ part: Int) {
-                let (d, w, h, s, nm, re, im) = job.value
+                let (d, ws, wn, h, s, nm, re, im) = job.value
                 let lo = n * part / parts, hi = n * (part + 1) / parts
-                d.mask(columns: lo..<hi, w: w, h: h, s: s, noise: nm, re: re, im: im)
+                d.mask(columns: lo..<hi, speechBases: ws, noiseBases: wn, h: h, s: s, noise: nm, re: re, im: im)
             }
             if parts > 1 {
                 let saved = BLAS.threadCount
@@ -240,23 +297,26 @@ public final class Denoiser {
             }
             stft.synthesize(re: re, im: im, firstFrame: first - lag, count: n, into: y, origin: outputOrigin)
             carry.save(re: newRe + (n - lag) * bins, im: newIm + (n - lag) * bins, h: newH + (n - history) * rank)
-        }}}}}}}
+        }}}}}}}}
     }
 
     /// Builds and applies the mask of spectra columns `columns` (frame first − future + j is column
-    /// j): S = Σ_o W̃_s,o · H_s(t + o) and N = Σ_o W̃_n,o · H_n(t + o), where activation column
-    /// j + past + o holds frame t + o. H's first ks rows belong to speech (leading dimension rank).
-    private func mask(columns: Range<Int>, w: UnsafePointer<Float>, h: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>,
-                      noise nm: UnsafeMutablePointer<Float>, re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
-        let bins = stft.bins, rank = solver.rank, ks = speechRank, n = columns.count, j = columns.lowerBound
+    /// j): S = Σ_o A_o · H[speech rows](t + o) and N likewise, where activation column j + past + o
+    /// holds frame t + o (leading dimension rank).
+    private func mask(columns: Range<Int>, speechBases: UnsafePointer<Float>, noiseBases: UnsafePointer<Float>,
+                      h: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>, noise nm: UnsafeMutablePointer<Float>,
+                      re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
+        let bins = stft.bins, rank = solver.rank, n = columns.count, j = columns.lowerBound
         guard n > 0 else { return }
         let s = s + j * bins, nm = nm + j * bins
+        let sr = speechEstimate.rows, nr = noiseEstimate.rows
         for (block, offset) in context.offsets.enumerated() {
-            let wb = w + block * rank * bins, hb = h + (j + context.past + offset) * rank
+            let hb = h + (j + context.past + offset) * rank
             let accumulate: Float = block == 0 ? 0 : 1
-            BLAS.gemm(m: bins, n: n, k: ks, a: wb, lda: bins, b: hb, ldb: rank, beta: accumulate, c: s, ldc: bins)
-            BLAS.gemm(m: bins, n: n, k: rank - ks, a: wb + bins * ks, lda: bins, b: hb + ks, ldb: rank,
-                      beta: accumulate, c: nm, ldc: bins)
+            BLAS.gemm(m: bins, n: n, k: sr.count, a: speechBases + block * sr.count * bins, lda: bins, b: hb + sr.lowerBound,
+                      ldb: rank, beta: accumulate, c: s, ldc: bins)
+            BLAS.gemm(m: bins, n: n, k: nr.count, a: noiseBases + block * nr.count * bins, lda: bins, b: hb + nr.lowerBound,
+                      ldb: rank, beta: accumulate, c: nm, ldc: bins)
         }
         applyMask(speech: s, noise: nm, power: options.maskPower, floor: options.gainFloor, count: bins * n,
                   re: re + j * bins, im: im + j * bins)
@@ -298,6 +358,13 @@ public final class Denoiser {
         for i in floored.storage.indices { floored.storage[i] = max(floored.storage[i], BetaDivergence.floor) }
         return solver.solve(bands?.pool(floored) ?? floored)
     }
+}
+
+/// One of the mask's two estimates: one [bins × rows.count] block of bases per context frame, oldest
+/// first, each applied to the activation rows `rows` of its frame.
+struct MaskEstimate {
+    let bases: Matrix
+    let rows: Range<Int>
 }
 
 /// One channel cleaned as its samples arrive (at the dictionaries' rate).

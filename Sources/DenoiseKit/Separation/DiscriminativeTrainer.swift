@@ -15,11 +15,29 @@ public struct DiscriminativeOptions: Sendable {
     public var run: DenoiserOptions
     /// Frames around each frame whose activations build its mask.
     public var context: MaskContext
+    /// Which activations each of the mask's estimates is built from.
+    public var inputs: SpectralDictionary.MaskBases.Inputs
+    /// What the masked mixture is trained to match.
+    public var target: MaskTarget
+    /// Last iterations of the activation solve given atoms of their own, trained with the bases
+    /// (0: the solve keeps the dictionaries' atoms throughout).
+    public var layers: Int
+    /// Alternating steps on the layers and the bases, after the bases' own `iterations`.
+    public var layerSteps: Int
+    /// Adam's step on the logarithms of the layers' atoms.
+    public var layerRate: Float
     public var seed: UInt64
 
     public init(mixtures: Int = 60, seconds: Double = 6, snrs: [Float] = [-5, 0, 5, 10], iterations: Int = 40,
-                run: DenoiserOptions = DenoiserOptions(maskPower: 2), context: MaskContext = MaskContext(), seed: UInt64 = 0) {
+                run: DenoiserOptions = DenoiserOptions(maskPower: 2), context: MaskContext = MaskContext(),
+                inputs: SpectralDictionary.MaskBases.Inputs = .own, target: MaskTarget = .magnitude,
+                layers: Int = 0, layerSteps: Int = 60, layerRate: Float = 0.02, seed: UInt64 = 0) {
         self.context = context
+        self.layers = layers
+        self.layerSteps = layerSteps
+        self.layerRate = layerRate
+        self.inputs = inputs
+        self.target = target
         self.mixtures = mixtures
         self.seconds = seconds
         self.snrs = snrs
@@ -36,8 +54,23 @@ public struct DiscriminativeOptions: Sendable {
         guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
             throw .invalidParameter("mask context must be 0 to \(MaskContext.limit) frames each way (got \(context.past) past, \(context.future) future)")
         }
+        guard (0...run.iterations).contains(layers) else {
+            throw .invalidParameter("solve layers must be between 0 and the run's \(run.iterations) iterations (got \(layers))")
+        }
+        guard layerSteps >= 0 else { throw .invalidParameter("layer steps must be non-negative (got \(layerSteps))") }
+        guard layerRate > 0, layerRate <= 1 else { throw .invalidParameter("layer rate must be in (0, 1] (got \(layerRate))") }
         try run.validate()
     }
+}
+
+/// The spectrum the masked mixture M ⊙ |Y| is trained to match.
+public enum MaskTarget: String, Sendable, CaseIterable {
+    /// The clean speech's magnitude |S|.
+    case magnitude
+    /// |S|·cos(θ_S − θ_Y), clipped to [0, |Y|] (Erdogan et al. 2015): the real mask applied to the
+    /// noisy STFT that comes closest to the clean STFT, phase included, so the output's error in the
+    /// time domain (what SI-SDR measures) is what is minimized.
+    case phaseSensitive = "phase-sensitive"
 }
 
 /// Discriminative training of the mask's reconstruction bases (Weninger, Le Roux, Hershey &
@@ -101,64 +134,153 @@ public enum DiscriminativeTrainer {
         // Mixture and clean-speech spectrograms, all mixtures side by side.
         var vParts: [Matrix] = [], sParts: [Matrix] = []
         for m in mixtures {
-            let mix = zip(m.speech, m.noise).map { $0 + $1 }
-            var v = stft.forward(mix).magnitude(exponent: exponent)
+            let y = stft.forward(zip(m.speech, m.noise).map { $0 + $1 })
+            var v = y.magnitude(exponent: exponent)
             for i in v.storage.indices { v.storage[i] = max(v.storage[i], BetaDivergence.floor) }
             vParts.append(v)
-            sParts.append(stft.forward(m.speech).magnitude(exponent: exponent))
+            let clean = stft.forward(m.speech)
+            sParts.append(options.target == .magnitude ? clean.magnitude(exponent: exponent)
+                                                       : phaseSensitiveTarget(clean: clean, noisy: y, exponent: exponent))
         }
         let v = Matrix.hstack(vParts), s = Matrix.hstack(sParts)
         guard v.cols > 0 else { throw .noAudio("the training mixtures are empty") }
 
-        // H exactly as at run time: fixed [W_s W_n], same iterations, sparsity and bands.
-        let w = Matrix.hstack([speech.atoms, noise.atoms])
+        // H exactly as at run time: fixed [W_s W_n], same iterations, sparsity and bands; with trained
+        // layers, the plain iterations first and the layers (starting as the plain atoms) after them.
         var plain = noise
         plain.maskBases = nil
-        let h = try Denoiser(speech: speech, noise: [plain], options: options.run).activations(v)
-        let ks = speech.rank
-        // H's rows split into speech and noise activations (rows = columns of Hᵀ), each stacked with
-        // its neighbouring frames within the same mixture.
-        let ht = h.transposed()
-        let lengths = vParts.map(\.cols), context = options.context
-        let hs = stackContext(ht.columns(0..<ks).transposed(), lengths: lengths, context: context)
-        let hn = stackContext(ht.columns(ks..<w.cols).transposed(), lengths: lengths, context: context)
-        // Every context frame's bases start as the dictionary, the neighbours' weaker.
-        func start(_ atoms: Matrix) -> Matrix {
-            Matrix.hstack(context.offsets.map { o in Matrix(rows: atoms.rows, cols: atoms.cols, storage: atoms.storage.map { o == 0 ? $0 : $0 / 4 }) })
+        let layerCount = min(options.layers, options.run.iterations)
+        var layers: UnfoldedLayers?
+        let h: Matrix
+        if layerCount > 0 {
+            guard speech.beta == 1, noise.beta == 1 else {
+                throw .invalidParameter("trained solve layers need dictionaries trained with beta 1 (got \(speech.beta) and \(noise.beta))")
+            }
+            let bands = Denoiser.solveBands(speech: speech, options: options.run)
+            let vb = bands?.pool(v) ?? v, atoms = Matrix.hstack([speech.atoms, noise.atoms])
+            let solveAtoms = bands?.pool(atoms) ?? atoms
+            let plainSolve = ActivationSolver(atoms: solveAtoms, beta: 1, sparsity: options.run.sparsity,
+                                              iterations: options.run.iterations - layerCount, capacity: options.run.blockFrames,
+                                              threads: options.run.threads)
+            var unfolded = UnfoldedLayers(v: vb, start: plainSolve.solve(vb), atoms: Array(repeating: solveAtoms, count: layerCount),
+                                          sparsity: options.run.sparsity)
+            h = unfolded.forward()
+            layers = unfolded
+        } else {
+            h = try Denoiser(speech: speech, noise: [plain], options: options.run).activations(v)
         }
-        var ws = start(speech.atoms), wn = start(noise.atoms)
+        let ks = speech.rank, rank = h.rows
+        let lengths = vParts.map(\.cols), context = options.context, inputs = options.inputs
+        // The estimates' inputs: speech and noise rows apart (own) or all rows (all), each frame
+        // stacked with its neighbouring frames within the same mixture.
+        func stacked(_ h: Matrix) -> (speech: Matrix, noise: Matrix) {
+            guard inputs == .own else {
+                let all = stackContext(h, lengths: lengths, context: context)
+                return (all, all)
+            }
+            return (stackContext(h.rows(0..<ks), lengths: lengths, context: context),
+                    stackContext(h.rows(ks..<rank), lengths: lengths, context: context))
+        }
+        var (hs, hn) = stacked(h)
+        // Every context frame's bases start as the dictionary, the neighbours' weaker, and the other
+        // source's activations (inputs `all`) weaker still: multiplicative updates cannot leave zero.
+        func start(_ parts: [(Matrix, Float)]) -> Matrix {
+            Matrix.hstack(context.offsets.flatMap { o in
+                parts.map { atoms, weight in
+                    let w = o == 0 ? weight : weight / 4
+                    return Matrix(rows: atoms.rows, cols: atoms.cols, storage: atoms.storage.map { $0 * w })
+                }
+            })
+        }
+        var ws = inputs == .own ? start([(speech.atoms, 1)]) : start([(speech.atoms, 1), (noise.atoms, 1.0 / 16)])
+        var wn = inputs == .own ? start([(noise.atoms, 1)]) : start([(speech.atoms, 1.0 / 16), (noise.atoms, 1)])
         var costs: [Double] = []
         var state = MaskBasisState(v: v, s: s, power: options.run.maskPower, speechRank: hs.rows, noiseRank: hn.rows)
-        costs.append(state.cost(ws, hs, wn, hn))
+        var cost = state.cost(ws, hs, wn, hn)
+        costs.append(cost)
         // The multiplicative update is a heuristic here (no majorization), so each step is checked:
         // a step that raises the cost is taken back and retried with the ratio's exponent halved.
         var step: Float = 1
-        var cost = costs[0]
-        for _ in 0..<options.iterations {
-            var accepted = false
-            while !accepted, step >= 1.0 / 64 {
+        func maskStep() -> Bool {
+            while step >= 1.0 / 64 {
                 var (cs, cn) = (ws, wn)
                 state.update(&cs, &cn, hs, hn, step: step)
                 let c = state.cost(cs, hs, cn, hn)
                 if c <= cost {
-                    (ws, wn, cost, accepted) = (cs, cn, c, true)
-                } else {
-                    step /= 2
+                    (ws, wn, cost) = (cs, cn, c)
+                    return true
                 }
+                step /= 2
             }
-            guard accepted else { break }
+            return false
+        }
+        for _ in 0..<options.iterations {
+            guard maskStep() else { break }
             costs.append(cost)
         }
+        // Then the layers' atoms and the bases in turn: a gradient step on the layers (Adam on their
+        // logarithms, so they stay positive; taken back with a smaller rate when the cost rises),
+        // then a step on the bases for the new activations.
+        if var unfolded = layers {
+            var adam = LogAdam(unfolded.atoms, rate: options.layerRate)
+            for _ in 0..<options.layerSteps {
+                let (gs, gn) = state.activationGradients(ws, hs, wn, hn)
+                var g = Matrix(rows: rank, cols: h.cols)
+                if inputs == .own {
+                    addUnstacked(gs, into: &g, rowOffset: 0, lengths: lengths, context: context)
+                    addUnstacked(gn, into: &g, rowOffset: ks, lengths: lengths, context: context)
+                } else {
+                    addUnstacked(gs, into: &g, rowOffset: 0, lengths: lengths, context: context)
+                    addUnstacked(gn, into: &g, rowOffset: 0, lengths: lengths, context: context)
+                }
+                let gradients = unfolded.gradients(g)
+                var accepted = false
+                while !accepted, adam.rate >= options.layerRate / 64 {
+                    var trial = unfolded
+                    trial.atoms = adam.proposal(gradients)
+                    (hs, hn) = stacked(trial.forward())
+                    let c = state.cost(ws, hs, wn, hn)
+                    if c <= cost {
+                        adam.accept()
+                        (unfolded, cost, accepted) = (trial, c, true)
+                    } else {
+                        adam.rate /= 2
+                    }
+                }
+                if !accepted { (hs, hn) = stacked(unfolded.output) }
+                let masked = maskStep()
+                guard accepted || masked else { break }
+                costs.append(cost)
+            }
+            layers = unfolded
+        }
         var result = noise
-        result.maskBases = .init(noise: wn, speech: ws, speechFingerprint: speech.fingerprint, context: context)
+        result.maskBases = .init(noise: wn, speech: ws, speechFingerprint: speech.fingerprint, context: context, inputs: inputs,
+                                 layers: layers.map { Matrix.hstack($0.atoms) })
         result.extraMetadata["mask_training_mixtures"] = String(mixtures.count)
         result.extraMetadata["mask_training_iterations"] = String(options.iterations)
         result.extraMetadata["mask_run_iterations"] = String(options.run.iterations)
         result.extraMetadata["mask_run_sparsity"] = String(options.run.sparsity)
         result.extraMetadata["mask_run_bands"] = String(options.run.bands)
         result.extraMetadata["mask_power"] = String(options.run.maskPower)
+        result.extraMetadata["mask_target"] = options.target.rawValue
+        if layerCount > 0 { result.extraMetadata["solve_layer_steps"] = String(options.layerSteps) }
         return (result, costs)
     }
+}
+
+/// clip(|S|·cos(θ_S − θ_Y), 0, |Y|)^exponent = clip(Re(S·Ȳ)/|Y|, 0, |Y|)^exponent, element-wise.
+func phaseSensitiveTarget(clean s: ComplexSpectrogram, noisy y: ComplexSpectrogram, exponent: Float) -> Matrix {
+    var t = Matrix(rows: s.real.rows, cols: s.real.cols)
+    for i in t.storage.indices {
+        let yr = y.real.storage[i], yi = y.imag.storage[i]
+        let magnitude = (yr * yr + yi * yi).squareRoot()
+        guard magnitude > 0 else { continue }
+        let projected = (s.real.storage[i] * yr + s.imag.storage[i] * yi) / magnitude
+        let clipped = min(max(projected, 0), magnitude)
+        t.storage[i] = exponent == 1 ? clipped : powf(clipped, exponent)
+    }
+    return t
 }
 
 /// [rows·frames × T]: for each column t, the columns t + o of `h` for o in the context's offsets,
@@ -177,6 +299,67 @@ func stackContext(_ h: Matrix, lengths: [Int], context: MaskContext) -> Matrix {
         start += length
     }
     return stacked
+}
+
+/// The adjoint of `stackContext`: adds each block of rows of `g` [rows·frames × T] to the columns
+/// t + o it was taken from, at rows `rowOffset ..< rowOffset + rows` of `h`.
+func addUnstacked(_ g: Matrix, into h: inout Matrix, rowOffset: Int, lengths: [Int], context: MaskContext) {
+    let rows = g.rows / context.frames, stride = h.rows
+    g.storage.withUnsafeBufferPointer { pg in
+        h.storage.withUnsafeMutableBufferPointer { ph in
+            var start = 0
+            for length in lengths {
+                for t in start..<(start + length) {
+                    for (block, o) in context.offsets.enumerated() where (start..<(start + length)).contains(t + o) {
+                        let src = t * g.rows + block * rows, dst = (t + o) * stride + rowOffset
+                        for r in 0..<rows { ph[dst + r] += pg[src + r] }
+                    }
+                }
+                start += length
+            }
+        }
+    }
+}
+
+/// Adam (Kingma & Ba 2015) on the logarithms of positive matrices: θ = log W, ∂L/∂θ = W ⊙ ∂L/∂W.
+/// `proposal` gives the next matrices without committing; `accept` commits the last proposal.
+struct LogAdam {
+    private(set) var values: [Matrix]
+    var rate: Float
+    private var first: [[Float]], second: [[Float]], steps = 0
+    private var pending: (values: [Matrix], first: [[Float]], second: [[Float]])?
+    static let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+
+    init(_ values: [Matrix], rate: Float) {
+        self.values = values
+        self.rate = rate
+        first = values.map { [Float](repeating: 0, count: $0.count) }
+        second = first
+    }
+
+    mutating func proposal(_ gradients: [Matrix]) -> [Matrix] {
+        let t = Float(steps + 1), b1 = Self.beta1, b2 = Self.beta2
+        let correction1 = 1 - powf(b1, t), correction2 = 1 - powf(b2, t)
+        var next = values, m1 = first, m2 = second
+        for k in values.indices {
+            for i in 0..<values[k].count {
+                let w = values[k].storage[i], g = w * gradients[k].storage[i]
+                m1[k][i] = b1 * m1[k][i] + (1 - b1) * g
+                m2[k][i] = b2 * m2[k][i] + (1 - b2) * g * g
+                let update = rate * (m1[k][i] / correction1) / ((m2[k][i] / correction2).squareRoot() + Self.epsilon)
+                next[k].storage[i] = max(w * expf(-update), BetaDivergence.floor)
+            }
+        }
+        pending = (next, m1, m2)
+        return next
+    }
+
+    mutating func accept() {
+        guard let pending else { return }
+        (values, first, second) = pending
+        self.pending = nil
+        steps += 1
+    }
 }
 
 /// Scratch and update rules for the mask bases.
@@ -218,6 +401,27 @@ private struct MaskBasisState {
             total += (x > 0 ? x * log(x / estimate) : 0) - x + estimate
         }
         return total
+    }
+
+    /// ∂L/∂(stacked speech activations) and ∂L/∂(stacked noise activations) of L = KL(S ‖ M⊙V):
+    /// W̃_sᵀ·∂L/∂a and W̃_nᵀ·∂L/∂b, with ∂L/∂a = p·(V·a^(p−1)·bᵖ/Q² − S·bᵖ/(a·Q)) and
+    /// ∂L/∂b = p·(S·b^(p−1)/Q − V·aᵖ·b^(p−1)/Q²) (the parts `update` divides).
+    mutating func activationGradients(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix) -> (Matrix, Matrix) {
+        Matrix.multiply(ws, hs, into: &a)
+        Matrix.multiply(wn, hn, into: &b)
+        let tiny = Double(BetaDivergence.floor), pd = Double(p)
+        @inline(__always) func pow_(_ x: Double) -> Double { pd == 2 ? x * x : (pd == 1 ? x : Foundation.pow(x, pd)) }
+        for i in 0..<v.count {
+            let ai = max(Double(a.storage[i]), tiny), bi = max(Double(b.storage[i]), tiny)
+            let ap = pow_(ai), bp = pow_(bi), q = ap + bp
+            let vi = Double(v.storage[i]), si = Double(s.storage[i])
+            num.storage[i] = Float(pd * (vi * ap * bp / (ai * q * q) - si * bp / (ai * q)))
+            den.storage[i] = Float(pd * (si * bp / (bi * q) - vi * ap * bp / (bi * q * q)))
+        }
+        var gs = Matrix(rows: hs.rows, cols: hs.cols), gn = Matrix(rows: hn.rows, cols: hn.cols)
+        Matrix.multiply(ws, num, into: &gs, transposeA: true)
+        Matrix.multiply(wn, den, into: &gn, transposeA: true)
+        return (gs, gn)
     }
 
     /// One multiplicative update of W̃_s, then of W̃_n (gradients derived in the type's comment).

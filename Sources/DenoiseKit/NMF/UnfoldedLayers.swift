@@ -1,0 +1,118 @@
+import Foundation
+
+/// The last iterations of the activation solve with atoms of their own ("deep NMF": Le Roux,
+/// Hershey & Weninger 2015, the multiplicative updates unfolded into layers whose atoms are
+/// untied and trained). For β = 1 (Kullback-Leibler), layer k maps H_{k−1} to
+///
+///     H_k = H_{k−1} ⊙ W_kᵀ(V / (W_k·H_{k−1})) / (W_kᵀ·1 + λ)
+///
+/// with V [bins × frames] fixed, W_k [bins × rank], H [rank × frames]. `forward` keeps each
+/// layer's input; `gradients` back-propagates ∂L/∂H_K through the layers to every ∂L/∂W_k.
+struct UnfoldedLayers {
+    let v: Matrix
+    let sparsity: Float
+    /// Each layer's atoms [bins × rank].
+    var atoms: [Matrix]
+    /// H_0 … H_K after `forward`: the input of each layer, then the output.
+    private(set) var activations: [Matrix] = []
+
+    init(v: Matrix, start: Matrix, atoms: [Matrix], sparsity: Float) {
+        precondition(atoms.allSatisfy { $0.rows == v.rows && $0.cols == start.rows } && start.cols == v.cols)
+        self.v = v
+        self.atoms = atoms
+        self.sparsity = sparsity
+        activations = [start]
+    }
+
+    var output: Matrix { activations.last! }
+
+    /// Runs the layers from the start activations; returns H_K.
+    @discardableResult
+    mutating func forward() -> Matrix {
+        let start = activations[0]
+        activations = [start]
+        var h = start
+        var model = Matrix(rows: v.rows, cols: v.cols), numerator = Matrix(rows: h.rows, cols: h.cols)
+        for w in atoms {
+            let c = columnSums(w).map { $0 + sparsity }
+            Matrix.multiply(w, h, into: &model)
+            ratio(&model)
+            Matrix.multiply(w, model, into: &numerator, transposeA: true)
+            let rank = h.rows
+            h.storage.withUnsafeMutableBufferPointer { ph in
+                numerator.storage.withUnsafeBufferPointer { pn in
+                    for t in 0..<h.cols {
+                        for r in 0..<rank { ph[t * rank + r] *= pn[t * rank + r] / c[r] }
+                    }
+                }
+            }
+            activations.append(h)
+        }
+        return h
+    }
+
+    /// model ← V / max(model, floor), in place.
+    private func ratio(_ model: inout Matrix) {
+        let tiny = BetaDivergence.floor
+        v.storage.withUnsafeBufferPointer { pv in
+            model.storage.withUnsafeMutableBufferPointer { pm in
+                for i in 0..<pm.count { pm[i] = pv[i] / max(pm[i], tiny) }
+            }
+        }
+    }
+
+    /// ∂L/∂W_k for every layer, from g = ∂L/∂H_K (after `forward`). With Q = V/Λ, Λ = W·H_{k−1},
+    /// N = WᵀQ, c = Wᵀ1 + λ and A = G ⊙ H_{k−1}/c (= ∂L/∂N):
+    /// ∂L/∂H_{k−1} = G ⊙ N/c + Wᵀ·∂Λ with ∂Λ = −(W·A) ⊙ Q²/V, and
+    /// ∂L/∂W = Q·Aᵀ + ∂Λ·H_{k−1}ᵀ + 1·(∂L/∂c)ᵀ with ∂L/∂c_r = −Σ_t A·N/c.
+    func gradients(_ g: Matrix) -> [Matrix] {
+        precondition(activations.count == atoms.count + 1, "forward() first")
+        let bins = v.rows, frames = v.cols
+        var g = g
+        var q = Matrix(rows: bins, cols: frames), dq = q
+        var n = Matrix(rows: g.rows, cols: frames), a = n, previous = n
+        var out = [Matrix](repeating: Matrix(rows: 0, cols: 0), count: atoms.count)
+        for k in atoms.indices.reversed() {
+            let w = atoms[k], h = activations[k], rank = h.rows
+            let c = columnSums(w).map { $0 + sparsity }
+            Matrix.multiply(w, h, into: &q)
+            ratio(&q)
+            Matrix.multiply(w, q, into: &n, transposeA: true)
+            var dc = [Double](repeating: 0, count: rank)
+            g.storage.withUnsafeBufferPointer { pg in
+            h.storage.withUnsafeBufferPointer { ph in
+            n.storage.withUnsafeBufferPointer { pn in
+            a.storage.withUnsafeMutableBufferPointer { pa in
+            previous.storage.withUnsafeMutableBufferPointer { pp in
+                for t in 0..<frames {
+                    for r in 0..<rank {
+                        let i = t * rank + r
+                        pa[i] = pg[i] * ph[i] / c[r]
+                        dc[r] -= Double(pa[i] * pn[i] / c[r])
+                        pp[i] = pg[i] * pn[i] / c[r]
+                    }
+                }
+            }}}}}
+            Matrix.multiply(w, a, into: &dq)
+            // ∂Λ = −∂Q ⊙ V/Λ² = −∂Q ⊙ Q²/V (V is floored above zero).
+            v.storage.withUnsafeBufferPointer { pv in
+                q.storage.withUnsafeBufferPointer { pq in
+                    dq.storage.withUnsafeMutableBufferPointer { pd in
+                        for i in 0..<pd.count { pd[i] = -pd[i] * pq[i] * pq[i] / pv[i] }
+                    }
+                }
+            }
+            Matrix.multiply(w, dq, into: &previous, transposeA: true, beta: 1)
+            var dw = Matrix(rows: bins, cols: rank)
+            Matrix.multiply(q, a, into: &dw, transposeB: true)
+            Matrix.multiply(dq, h, into: &dw, transposeB: true, beta: 1)
+            for r in 0..<rank {
+                let d = Float(dc[r])
+                for f in 0..<bins { dw.storage[r * bins + f] += d }
+            }
+            out[k] = dw
+            swap(&g, &previous)
+        }
+        return out
+    }
+}
