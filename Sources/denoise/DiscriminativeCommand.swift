@@ -2,9 +2,6 @@ import ArgumentParser
 import DenoiseKit
 import Foundation
 
-extension SpectralDictionary.MaskBases.Inputs: ExpressibleByArgument {}
-extension MaskTarget: ExpressibleByArgument {}
-
 struct TrainDiscriminative: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-discriminative",
@@ -66,11 +63,8 @@ struct TrainDiscriminative: ParsableCommand {
     @Option(parsing: .unconditional, help: "Later frames whose activations also build a frame's mask (adds that many hops of latency).")
     var contextFuture = 0
 
-    @Option(help: "Activations each of the mask's estimates is built from: 'own' (speech from speech, noise from noise) or 'all' (both from both).")
-    var maskInputs = SpectralDictionary.MaskBases.Inputs.own
-
-    @Option(help: "What the masked mixture is trained to match: 'magnitude' (|S|) or 'phase-sensitive' (|S|·cos(θS − θY)).")
-    var maskTarget = MaskTarget.magnitude
+    @Option(parsing: .unconditional, help: "Beta of the divergence between the target and the masked mixture (1: Kullback-Leibler, 0: Itakura-Saito).")
+    var maskBeta: Float = 1
 
     @Option(parsing: .unconditional, help: "Last iterations of the activation solve that get atoms of their own, trained with the bases (deep NMF; 0: none).")
     var solveLayers = 0
@@ -101,8 +95,8 @@ struct TrainDiscriminative: ParsableCommand {
     func options(_ snrs: [Float]) -> DiscriminativeOptions {
         DiscriminativeOptions(mixtures: mixtures, seconds: seconds, snrs: snrs, iterations: iterations,
                               run: DenoiserOptions(iterations: runIterations, maskPower: maskPower, sparsity: runSparsity, bands: runBands),
-                              context: MaskContext(past: contextPast, future: contextFuture), inputs: maskInputs,
-                              target: maskTarget, layers: solveLayers, layerSteps: layerSteps, layerRate: layerRate, seed: seed)
+                              context: MaskContext(past: contextPast, future: contextFuture),
+                              maskBeta: maskBeta, layers: solveLayers, layerSteps: layerSteps, layerRate: layerRate, seed: seed)
     }
 
     func run() throws {
@@ -117,13 +111,19 @@ struct TrainDiscriminative: ParsableCommand {
             for n in noise { noiseGroups.append(try DiscriminativeTrainer.loadSignals([n], sampleRate: rate)) }
             let opts = options(parsedSNRs!)
             let mixtures = DiscriminativeTrainer.makeMixtures(speech: speechSignals, noiseGroups: noiseGroups, options: opts, sampleRate: rate)
-            let (result, costs) = try DiscriminativeTrainer.train(speech: speechDictionary, noise: noiseDictionary,
-                                                                  mixtures: mixtures, options: opts)
+            let label = solveLayers > 0 ? "training mask bases and solve layers" : "training mask bases"
+            let (result, costs) = try DiscriminativeTrainer.train(
+                speech: speechDictionary, noise: noiseDictionary, mixtures: mixtures, options: opts,
+                progress: quiet ? nil : { step, steps, cost in
+                    Console.progress(label, fraction: Double(step) / Double(steps),
+                                     detail: "step \(step)/\(steps), cost \(String(format: "%.6g", cost))")
+                })
+            Console.endProgress()
             try result.write(to: output)
             if !quiet {
                 Console.info("""
                     wrote \(output): \(noiseDictionary.kind.rawValue) dictionary with mask bases for \(speechDictionary.label)
-                      \(mixtures.count) mixtures of \(formatSeconds(seconds)), \(iterations) iterations, KL(speech ‖ masked mixture) \(String(format: "%.6g", costs.first!)) → \(String(format: "%.6g", costs.last!)), \(formatSeconds(Date().timeIntervalSince(start)))
+                      \(mixtures.count) mixtures of \(formatSeconds(seconds)), \(iterations) iterations\(solveLayers > 0 ? ", \(solveLayers) solve layers, \(layerSteps) steps" : ""), d(target ‖ masked mixture) \(String(format: "%.6g", costs.first!)) → \(String(format: "%.6g", costs.last!)), \(formatSeconds(Date().timeIntervalSince(start)))
                     """)
             }
         }

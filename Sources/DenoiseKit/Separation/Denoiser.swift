@@ -98,14 +98,14 @@ public final class Denoiser {
         let withBases = noise.firstIndex { d in
             d.maskBases.map { b in
                 b.speechFingerprint == speech.fingerprint
-                    && b.speech.cols == b.blockWidths(speechRank: speech.rank, rank: d.rank).speech * b.context.frames
+                    && b.speech.cols == speech.rank * b.context.frames
             } ?? false
         }
         let solveAtoms = bands?.pool(atoms) ?? atoms
         var layers: Matrix?
         if let withBases, let bases = noise[withBases].maskBases {
             context = bases.context
-            let scale = Self.maskScale(atoms: speech.atoms, bases: bases.speech, blockWidth: bases.speech.cols / context.frames)
+            let scale = Self.maskScale(atoms: speech.atoms, bases: bases.speech)
             (speechEstimate, noiseEstimate) = Self.estimates(speech: speech, noise: noise, withBases: withBases, bases: bases, scale: scale)
             usesMaskBases = true
             // Trained solve layers serve only the frequency axis they were trained on.
@@ -131,19 +131,18 @@ public final class Denoiser {
     }
 
     /// Per bin, how much larger the mask bases' speech estimate is than the solve's own model of the
-    /// same speech: Σ over contexts and atoms of the bases / Σ over atoms of the dictionary (of each
-    /// `blockWidth` columns of `bases`, the first `atoms.cols` weigh the speech activations). The
+    /// same speech: Σ over contexts and atoms of the bases / Σ over atoms of the dictionary. The
     /// mask is a ratio, so training leaves the bases' overall scale free (it drifts to 20-70×); a
     /// noise dictionary without bases (a --noise-sample, --adapt) is brought to the speech bases'
     /// scale so that the mask weighs its noise against speech as the plain Wiener mask would.
     /// (Without this it counted for almost nothing: dev pairs, --noise-sample ΔPESQ +0.19 → +0.28;
     /// the noise bases' scale instead over-suppressed, +10 dB group +2.4 → +0.8 dB.)
-    static func maskScale(atoms: Matrix, bases: Matrix, blockWidth: Int) -> [Float] {
+    static func maskScale(atoms: Matrix, bases: Matrix) -> [Float] {
         let bins = atoms.rows
         var scale = [Float](repeating: 0, count: bins)
         for f in 0..<bins {
             var b: Float = 0, a: Float = 0
-            for k in 0..<bases.cols where k % blockWidth < atoms.cols { b += bases.storage[k * bins + f] }
+            for k in 0..<bases.cols { b += bases.storage[k * bins + f] }
             for k in 0..<atoms.cols { a += atoms.storage[k * bins + f] }
             scale[f] = a > 0 ? b / a : 0
         }
@@ -151,35 +150,18 @@ public final class Denoiser {
     }
 
     /// The speech and noise estimates from `noise[withBases]`'s mask bases. The other noise dictionaries
-    /// add their atoms scaled per bin by `scale` at the frame's own offset to the noise estimate
-    /// (and nothing to the speech estimate): their activations' rows get zero columns elsewhere.
+    /// add their atoms scaled per bin by `scale` at the frame's own offset to the noise estimate.
     static func estimates(speech: SpectralDictionary, noise: [SpectralDictionary], withBases: Int,
                           bases: SpectralDictionary.MaskBases, scale: [Float]) -> (speech: MaskEstimate, noise: MaskEstimate) {
-        let ks = speech.rank, total = ks + noise.reduce(0) { $0 + $1.rank }
-        let (ws, wn) = bases.blockWidths(speechRank: ks, rank: noise[withBases].rank)
-        var speechBlocks: [Matrix] = [], noiseBlocks: [Matrix] = []
+        let ks = speech.rank, kn = noise[withBases].rank, total = ks + noise.reduce(0) { $0 + $1.rank }
+        var noiseBlocks: [Matrix] = []
         for (block, offset) in bases.context.offsets.enumerated() {
-            let sb = bases.speech.columns((block * ws)..<((block + 1) * ws)), nb = bases.noise.columns((block * wn)..<((block + 1) * wn))
-            func other(_ d: Int) -> Matrix {
-                offset == 0 ? Self.scaledRows(noise[d].atoms, scale) : Matrix(rows: speech.bins, cols: noise[d].rank)
-            }
-            switch bases.inputs {
-            case .own:
-                speechBlocks.append(sb)
-                for d in noise.indices { noiseBlocks.append(d == withBases ? nb : other(d)) }
-            case .all:
-                // Columns for every activation row: the speech rows, then each noise dictionary's.
-                speechBlocks.append(sb.columns(0..<ks))
-                noiseBlocks.append(nb.columns(0..<ks))
-                for d in noise.indices {
-                    speechBlocks.append(d == withBases ? sb.columns(ks..<ws) : Matrix(rows: speech.bins, cols: noise[d].rank))
-                    noiseBlocks.append(d == withBases ? nb.columns(ks..<wn) : other(d))
-                }
+            for d in noise.indices {
+                noiseBlocks.append(d == withBases ? bases.noise.columns((block * kn)..<((block + 1) * kn))
+                                   : offset == 0 ? Self.scaledRows(noise[d].atoms, scale) : Matrix(rows: speech.bins, cols: noise[d].rank))
             }
         }
-        let speechRows = bases.inputs == .own ? 0..<ks : 0..<total, noiseRows = bases.inputs == .own ? ks..<total : 0..<total
-        return (MaskEstimate(bases: Matrix.hstack(speechBlocks), rows: speechRows),
-                MaskEstimate(bases: Matrix.hstack(noiseBlocks), rows: noiseRows))
+        return (MaskEstimate(bases: bases.speech, rows: 0..<ks), MaskEstimate(bases: Matrix.hstack(noiseBlocks), rows: ks..<total))
     }
 
     /// The frequency axis the activations are solved on: mel bands, or nil for every STFT bin.

@@ -15,10 +15,9 @@ public struct DiscriminativeOptions: Sendable {
     public var run: DenoiserOptions
     /// Frames around each frame whose activations build its mask.
     public var context: MaskContext
-    /// Which activations each of the mask's estimates is built from.
-    public var inputs: SpectralDictionary.MaskBases.Inputs
-    /// What the masked mixture is trained to match.
-    public var target: MaskTarget
+    /// β of the divergence between the clean speech and the masked mixture (1: Kullback-Leibler; smaller
+    /// values weigh quiet bins more).
+    public var maskBeta: Float
     /// Last iterations of the activation solve given atoms of their own, trained with the bases
     /// (0: the solve keeps the dictionaries' atoms throughout).
     public var layers: Int
@@ -30,14 +29,12 @@ public struct DiscriminativeOptions: Sendable {
 
     public init(mixtures: Int = 60, seconds: Double = 6, snrs: [Float] = [-5, 0, 5, 10], iterations: Int = 40,
                 run: DenoiserOptions = DenoiserOptions(maskPower: 2), context: MaskContext = MaskContext(),
-                inputs: SpectralDictionary.MaskBases.Inputs = .own, target: MaskTarget = .magnitude,
-                layers: Int = 0, layerSteps: Int = 60, layerRate: Float = 0.02, seed: UInt64 = 0) {
+                maskBeta: Float = 1, layers: Int = 0, layerSteps: Int = 60, layerRate: Float = 0.02, seed: UInt64 = 0) {
         self.context = context
+        self.maskBeta = maskBeta
         self.layers = layers
         self.layerSteps = layerSteps
         self.layerRate = layerRate
-        self.inputs = inputs
-        self.target = target
         self.mixtures = mixtures
         self.seconds = seconds
         self.snrs = snrs
@@ -57,20 +54,13 @@ public struct DiscriminativeOptions: Sendable {
         guard (0...run.iterations).contains(layers) else {
             throw .invalidParameter("solve layers must be between 0 and the run's \(run.iterations) iterations (got \(layers))")
         }
+        guard BetaDivergence.supportedRange.contains(maskBeta) else {
+            throw .invalidParameter("mask beta must be in [0, 2] (got \(maskBeta))")
+        }
         guard layerSteps >= 0 else { throw .invalidParameter("layer steps must be non-negative (got \(layerSteps))") }
         guard layerRate > 0, layerRate <= 1 else { throw .invalidParameter("layer rate must be in (0, 1] (got \(layerRate))") }
         try run.validate()
     }
-}
-
-/// The spectrum the masked mixture M ⊙ |Y| is trained to match.
-public enum MaskTarget: String, Sendable, CaseIterable {
-    /// The clean speech's magnitude |S|.
-    case magnitude
-    /// |S|·cos(θ_S − θ_Y), clipped to [0, |Y|] (Erdogan et al. 2015): the real mask applied to the
-    /// noisy STFT that comes closest to the clean STFT, phase included, so the output's error in the
-    /// time domain (what SI-SDR measures) is what is minimized.
-    case phaseSensitive = "phase-sensitive"
 }
 
 /// Discriminative training of the mask's reconstruction bases (Weninger, Le Roux, Hershey &
@@ -125,8 +115,11 @@ public enum DiscriminativeTrainer {
 
     /// Trains mask bases for `noise` used with `speech` on `mixtures`; returns `noise` carrying them,
     /// and the cost KL(S ‖ M⊙V) at the start and after each accepted iteration (never increasing).
+    /// `progress` is called after each step with (step, steps in all, cost).
     public static func train(speech: SpectralDictionary, noise: SpectralDictionary, mixtures: [Mixture],
-                             options: DiscriminativeOptions) throws(DenoiseError) -> (SpectralDictionary, costs: [Double]) {
+                             options: DiscriminativeOptions,
+                             progress: ((_ step: Int, _ steps: Int, _ cost: Double) -> Void)? = nil)
+        throws(DenoiseError) -> (SpectralDictionary, costs: [Double]) {
         try options.validate()
         try Denoiser.checkCompatible([speech, noise])
         let stft = try STFT(speech.stft)
@@ -134,13 +127,10 @@ public enum DiscriminativeTrainer {
         // Mixture and clean-speech spectrograms, all mixtures side by side.
         var vParts: [Matrix] = [], sParts: [Matrix] = []
         for m in mixtures {
-            let y = stft.forward(zip(m.speech, m.noise).map { $0 + $1 })
-            var v = y.magnitude(exponent: exponent)
+            var v = stft.forward(zip(m.speech, m.noise).map { $0 + $1 }).magnitude(exponent: exponent)
             for i in v.storage.indices { v.storage[i] = max(v.storage[i], BetaDivergence.floor) }
             vParts.append(v)
-            let clean = stft.forward(m.speech)
-            sParts.append(options.target == .magnitude ? clean.magnitude(exponent: exponent)
-                                                       : phaseSensitiveTarget(clean: clean, noisy: y, exponent: exponent))
+            sParts.append(stft.forward(m.speech).magnitude(exponent: exponent))
         }
         let v = Matrix.hstack(vParts), s = Matrix.hstack(sParts)
         guard v.cols > 0 else { throw .noAudio("the training mixtures are empty") }
@@ -170,32 +160,21 @@ public enum DiscriminativeTrainer {
             h = try Denoiser(speech: speech, noise: [plain], options: options.run).activations(v)
         }
         let ks = speech.rank, rank = h.rows
-        let lengths = vParts.map(\.cols), context = options.context, inputs = options.inputs
-        // The estimates' inputs: speech and noise rows apart (own) or all rows (all), each frame
-        // stacked with its neighbouring frames within the same mixture.
+        let lengths = vParts.map(\.cols), context = options.context
+        // The speech and the noise activations, each frame stacked with its neighbouring frames
+        // within the same mixture.
         func stacked(_ h: Matrix) -> (speech: Matrix, noise: Matrix) {
-            guard inputs == .own else {
-                let all = stackContext(h, lengths: lengths, context: context)
-                return (all, all)
-            }
-            return (stackContext(h.rows(0..<ks), lengths: lengths, context: context),
-                    stackContext(h.rows(ks..<rank), lengths: lengths, context: context))
+            (stackContext(h.rows(0..<ks), lengths: lengths, context: context),
+             stackContext(h.rows(ks..<rank), lengths: lengths, context: context))
         }
         var (hs, hn) = stacked(h)
-        // Every context frame's bases start as the dictionary, the neighbours' weaker, and the other
-        // source's activations (inputs `all`) weaker still: multiplicative updates cannot leave zero.
-        func start(_ parts: [(Matrix, Float)]) -> Matrix {
-            Matrix.hstack(context.offsets.flatMap { o in
-                parts.map { atoms, weight in
-                    let w = o == 0 ? weight : weight / 4
-                    return Matrix(rows: atoms.rows, cols: atoms.cols, storage: atoms.storage.map { $0 * w })
-                }
-            })
+        // Every context frame's bases start as the dictionary, the neighbours' weaker.
+        func start(_ atoms: Matrix) -> Matrix {
+            Matrix.hstack(context.offsets.map { o in Matrix(rows: atoms.rows, cols: atoms.cols, storage: atoms.storage.map { o == 0 ? $0 : $0 / 4 }) })
         }
-        var ws = inputs == .own ? start([(speech.atoms, 1)]) : start([(speech.atoms, 1), (noise.atoms, 1.0 / 16)])
-        var wn = inputs == .own ? start([(noise.atoms, 1)]) : start([(speech.atoms, 1.0 / 16), (noise.atoms, 1)])
+        var ws = start(speech.atoms), wn = start(noise.atoms)
         var costs: [Double] = []
-        var state = MaskBasisState(v: v, s: s, power: options.run.maskPower, speechRank: hs.rows, noiseRank: hn.rows)
+        var state = MaskBasisState(v: v, s: s, power: options.run.maskPower, beta: options.maskBeta, speechRank: hs.rows, noiseRank: hn.rows)
         var cost = state.cost(ws, hs, wn, hn)
         costs.append(cost)
         // The multiplicative update is a heuristic here (no majorization), so each step is checked:
@@ -214,25 +193,22 @@ public enum DiscriminativeTrainer {
             }
             return false
         }
-        for _ in 0..<options.iterations {
+        let steps = options.iterations + (layers == nil ? 0 : options.layerSteps)
+        for i in 0..<options.iterations {
             guard maskStep() else { break }
             costs.append(cost)
+            progress?(i + 1, steps, cost)
         }
         // Then the layers' atoms and the bases in turn: a gradient step on the layers (Adam on their
         // logarithms, so they stay positive; taken back with a smaller rate when the cost rises),
         // then a step on the bases for the new activations.
         if var unfolded = layers {
             var adam = LogAdam(unfolded.atoms, rate: options.layerRate)
-            for _ in 0..<options.layerSteps {
+            for i in 0..<options.layerSteps {
                 let (gs, gn) = state.activationGradients(ws, hs, wn, hn)
                 var g = Matrix(rows: rank, cols: h.cols)
-                if inputs == .own {
-                    addUnstacked(gs, into: &g, rowOffset: 0, lengths: lengths, context: context)
-                    addUnstacked(gn, into: &g, rowOffset: ks, lengths: lengths, context: context)
-                } else {
-                    addUnstacked(gs, into: &g, rowOffset: 0, lengths: lengths, context: context)
-                    addUnstacked(gn, into: &g, rowOffset: 0, lengths: lengths, context: context)
-                }
+                addUnstacked(gs, into: &g, rowOffset: 0, lengths: lengths, context: context)
+                addUnstacked(gn, into: &g, rowOffset: ks, lengths: lengths, context: context)
                 let gradients = unfolded.gradients(g)
                 var accepted = false
                 while !accepted, adam.rate >= options.layerRate / 64 {
@@ -251,11 +227,12 @@ public enum DiscriminativeTrainer {
                 let masked = maskStep()
                 guard accepted || masked else { break }
                 costs.append(cost)
+                progress?(options.iterations + i + 1, steps, cost)
             }
             layers = unfolded
         }
         var result = noise
-        result.maskBases = .init(noise: wn, speech: ws, speechFingerprint: speech.fingerprint, context: context, inputs: inputs,
+        result.maskBases = .init(noise: wn, speech: ws, speechFingerprint: speech.fingerprint, context: context,
                                  layers: layers.map { Matrix.hstack($0.atoms) })
         result.extraMetadata["mask_training_mixtures"] = String(mixtures.count)
         result.extraMetadata["mask_training_iterations"] = String(options.iterations)
@@ -263,24 +240,10 @@ public enum DiscriminativeTrainer {
         result.extraMetadata["mask_run_sparsity"] = String(options.run.sparsity)
         result.extraMetadata["mask_run_bands"] = String(options.run.bands)
         result.extraMetadata["mask_power"] = String(options.run.maskPower)
-        result.extraMetadata["mask_target"] = options.target.rawValue
+        if options.maskBeta != 1 { result.extraMetadata["mask_beta"] = String(options.maskBeta) }
         if layerCount > 0 { result.extraMetadata["solve_layer_steps"] = String(options.layerSteps) }
         return (result, costs)
     }
-}
-
-/// clip(|S|·cos(θ_S − θ_Y), 0, |Y|)^exponent = clip(Re(S·Ȳ)/|Y|, 0, |Y|)^exponent, element-wise.
-func phaseSensitiveTarget(clean s: ComplexSpectrogram, noisy y: ComplexSpectrogram, exponent: Float) -> Matrix {
-    var t = Matrix(rows: s.real.rows, cols: s.real.cols)
-    for i in t.storage.indices {
-        let yr = y.real.storage[i], yi = y.imag.storage[i]
-        let magnitude = (yr * yr + yi * yi).squareRoot()
-        guard magnitude > 0 else { continue }
-        let projected = (s.real.storage[i] * yr + s.imag.storage[i] * yi) / magnitude
-        let clipped = min(max(projected, 0), magnitude)
-        t.storage[i] = exponent == 1 ? clipped : powf(clipped, exponent)
-    }
-    return t
 }
 
 /// [rows·frames × T]: for each column t, the columns t + o of `h` for o in the context's offsets,
@@ -365,13 +328,16 @@ struct LogAdam {
 /// Scratch and update rules for the mask bases.
 private struct MaskBasisState {
     let v: Matrix, s: Matrix, p: Float
+    /// β of the divergence d_β(S ‖ M⊙V) that is minimized (1: Kullback-Leibler).
+    let beta: Double
     var a: Matrix, b: Matrix, num: Matrix, den: Matrix
     var numWs: Matrix, denWs: Matrix, numWn: Matrix, denWn: Matrix
 
-    init(v: Matrix, s: Matrix, power: Float, speechRank: Int, noiseRank: Int) {
+    init(v: Matrix, s: Matrix, power: Float, beta: Float, speechRank: Int, noiseRank: Int) {
         self.v = v
         self.s = s
         p = power
+        self.beta = Double(beta)
         a = Matrix(rows: v.rows, cols: v.cols); b = a; num = a; den = a
         numWs = Matrix(rows: v.rows, cols: speechRank); denWs = numWs
         numWn = Matrix(rows: v.rows, cols: noiseRank); denWn = numWn
@@ -386,37 +352,55 @@ private struct MaskBasisState {
         }
     }
 
-    @inline(__always) func power(_ x: Float) -> Float { p == 2 ? x * x : (p == 1 ? x : powf(x, p)) }
+    @inline(__always) func power(_ x: Double) -> Double { p == 2 ? x * x : (p == 1 ? x : Foundation.pow(x, Double(p))) }
 
-    /// KL(S ‖ M⊙V) for the current bases.
+    /// The negative and positive parts of ∂L/∂a and of ∂L/∂b at element i (without the factor p),
+    /// for a = W̃_s·H_s and b = W̃_n·H_n in `self.a` and `self.b`. With E = V·aᵖ/Q, Q = aᵖ + bᵖ:
+    /// ∂L/∂E = E^(β−1) − S·E^(β−2), ∂E/∂a = V·a^(p−1)·bᵖ/Q², ∂E/∂b = −V·aᵖ·b^(p−1)/Q². Evaluated in
+    /// double precision: Q² spans far more than Float's range.
+    @inline(__always) func gradientParts(_ i: Int) -> (speechNegative: Double, speechPositive: Double, noiseNegative: Double, noisePositive: Double) {
+        let tiny = Double(BetaDivergence.floor)
+        let ai = max(Double(a.storage[i]), tiny), bi = max(Double(b.storage[i]), tiny)
+        let ap = power(ai), bp = power(bi), q = ap + bp
+        let vi = Double(v.storage[i]), si = Double(s.storage[i])
+        let g = vi * ap * bp / (q * q)
+        if beta == 1 {
+            // E^(β−1) = 1 and S·E^(β−2) = S·Q/(V·aᵖ), simplified so that nothing divides by E.
+            return (si * bp / (ai * q), g / ai, g / bi, si * bp / (bi * q))
+        }
+        let e = max(vi * ap / q, tiny), x = max(si, tiny)
+        let positive = Foundation.pow(e, beta - 1), negative = x * Foundation.pow(e, beta - 2)
+        return (negative * g / ai, positive * g / ai, positive * g / bi, negative * g / bi)
+    }
+
+    /// d_β(S ‖ M⊙V) for the current bases.
     mutating func cost(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix) -> Double {
         Matrix.multiply(ws, hs, into: &a)
         Matrix.multiply(wn, hn, into: &b)
         var total = 0.0
-        let tiny = BetaDivergence.floor
+        let tiny = Double(BetaDivergence.floor)
         for i in 0..<v.count {
-            let ap = power(max(a.storage[i], tiny)), bp = power(max(b.storage[i], tiny))
-            let estimate = Double(max(v.storage[i] * ap / (ap + bp), tiny))
-            let x = Double(s.storage[i])
-            total += (x > 0 ? x * log(x / estimate) : 0) - x + estimate
+            let ap = power(max(Double(a.storage[i]), tiny)), bp = power(max(Double(b.storage[i]), tiny))
+            let e = max(Double(v.storage[i]) * ap / (ap + bp), tiny), x = Double(s.storage[i])
+            switch beta {
+            case 1: total += (x > 0 ? x * log(x / e) : 0) - x + e
+            case 0: total += max(x, tiny) / e - log(max(x, tiny) / e) - 1
+            default: total += (Foundation.pow(x, beta) + (beta - 1) * Foundation.pow(e, beta) - beta * x * Foundation.pow(e, beta - 1)) / (beta * (beta - 1))
+            }
         }
         return total
     }
 
-    /// ∂L/∂(stacked speech activations) and ∂L/∂(stacked noise activations) of L = KL(S ‖ M⊙V):
-    /// W̃_sᵀ·∂L/∂a and W̃_nᵀ·∂L/∂b, with ∂L/∂a = p·(V·a^(p−1)·bᵖ/Q² − S·bᵖ/(a·Q)) and
-    /// ∂L/∂b = p·(S·b^(p−1)/Q − V·aᵖ·b^(p−1)/Q²) (the parts `update` divides).
+    /// ∂L/∂(stacked speech activations) and ∂L/∂(stacked noise activations) of L = d_β(S ‖ M⊙V):
+    /// W̃_sᵀ·∂L/∂a and W̃_nᵀ·∂L/∂b, each ∂ = p·(positive − negative part).
     mutating func activationGradients(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix) -> (Matrix, Matrix) {
         Matrix.multiply(ws, hs, into: &a)
         Matrix.multiply(wn, hn, into: &b)
-        let tiny = Double(BetaDivergence.floor), pd = Double(p)
-        @inline(__always) func pow_(_ x: Double) -> Double { pd == 2 ? x * x : (pd == 1 ? x : Foundation.pow(x, pd)) }
+        let pd = Double(p)
         for i in 0..<v.count {
-            let ai = max(Double(a.storage[i]), tiny), bi = max(Double(b.storage[i]), tiny)
-            let ap = pow_(ai), bp = pow_(bi), q = ap + bp
-            let vi = Double(v.storage[i]), si = Double(s.storage[i])
-            num.storage[i] = Float(pd * (vi * ap * bp / (ai * q * q) - si * bp / (ai * q)))
-            den.storage[i] = Float(pd * (si * bp / (bi * q) - vi * ap * bp / (bi * q * q)))
+            let g = gradientParts(i)
+            num.storage[i] = Float(pd * (g.speechPositive - g.speechNegative))
+            den.storage[i] = Float(pd * (g.noisePositive - g.noiseNegative))
         }
         var gs = Matrix(rows: hs.rows, cols: hs.cols), gn = Matrix(rows: hn.rows, cols: hn.cols)
         Matrix.multiply(ws, num, into: &gs, transposeA: true)
@@ -424,27 +408,15 @@ private struct MaskBasisState {
         return (gs, gn)
     }
 
-    /// One multiplicative update of W̃_s, then of W̃_n (gradients derived in the type's comment).
-    /// The element-wise parts are evaluated in double precision: Q² spans far more than Float's range.
+    /// One multiplicative update of W̃_s, then of W̃_n: each ⊙ (negative part·Hᵀ)/(positive part·Hᵀ).
     mutating func update(_ ws: inout Matrix, _ wn: inout Matrix, _ hs: Matrix, _ hn: Matrix, step: Float) {
-        let tiny = Double(BetaDivergence.floor), pd = Double(p)
-        @inline(__always) func pow_(_ x: Double) -> Double { pd == 2 ? x * x : (pd == 1 ? x : Foundation.pow(x, pd)) }
         for speechStep in [true, false] {
             Matrix.multiply(ws, hs, into: &a)
             Matrix.multiply(wn, hn, into: &b)
             for i in 0..<v.count {
-                let ai = max(Double(a.storage[i]), tiny), bi = max(Double(b.storage[i]), tiny)
-                let ap = pow_(ai), bp = pow_(bi), q = ap + bp
-                let vi = Double(v.storage[i]), si = Double(s.storage[i])
-                if speechStep {
-                    // ∂D/∂a ∝ V·a^(p−1)·bᵖ/Q² − S·bᵖ/(a·Q)
-                    num.storage[i] = Float(si * bp / (ai * q))
-                    den.storage[i] = Float(vi * ap * bp / (ai * q * q))
-                } else {
-                    // ∂D/∂b ∝ S·b^(p−1)/Q − V·aᵖ·b^(p−1)/Q²
-                    num.storage[i] = Float(vi * ap * bp / (bi * q * q))
-                    den.storage[i] = Float(si * bp / (bi * q))
-                }
+                let g = gradientParts(i)
+                num.storage[i] = Float(speechStep ? g.speechNegative : g.noiseNegative)
+                den.storage[i] = Float(speechStep ? g.speechPositive : g.noisePositive)
             }
             if speechStep {
                 Matrix.multiply(num, hs, into: &numWs, transposeB: true)

@@ -35,48 +35,34 @@ public struct SpectralDictionary: Sendable, Equatable {
     public var maskBases: MaskBases?
 
     public struct MaskBases: Sendable, Equatable {
-        /// [bins × rank·frames] (inputs `all`: [bins × (speech rank + rank)·frames]): one block of
-        /// columns per context frame, oldest first.
+        /// [bins × rank·frames]: one block of columns per context frame, oldest first.
         public var noise: Matrix
-        /// [bins × speech rank·frames] (inputs `all`: as `noise`), blocks as in `noise`.
+        /// [bins × speech rank·frames], blocks as in `noise`.
         public var speech: Matrix
         /// `SpectralDictionary.fingerprint` of the speech dictionary they were trained with.
         public var speechFingerprint: String
         /// The frames whose activations build frame t's mask: t − past … t + future.
         public var context: MaskContext
-        /// Which activations each estimate is built from.
-        public var inputs: Inputs
         /// Atoms of the activation solve's last iterations, trained together with the bases (deep NMF,
         /// see `UnfoldedLayers`), on the solve's frequency axis (its bands): [solve bins × (speech rank
         /// + rank)·layers], one block per iteration, speech atoms first. nil: every iteration uses the
         /// dictionaries' own atoms.
         public var layers: Matrix?
-        public var layerCount: Int { layers.map { $0.cols / (speech.cols / context.frames + (inputs == .own ? noise.cols / context.frames : 0)) } ?? 0 }
-
-        /// `own`: the speech estimate from the speech activations, the noise estimate from the noise
-        /// activations (Weninger et al.): blocks of speech rank and rank columns. `all`: each estimate
-        /// from both (speech rows first, then this dictionary's), so that either can tell by the
-        /// other's activations what its own are explaining: blocks of speech rank + rank columns.
-        public enum Inputs: String, Sendable, CaseIterable { case own, all }
+        /// Layers of `layers`: each has a column per speech atom and per atom of this dictionary.
+        public var layerCount: Int { layers.map { $0.cols / ((speech.cols + noise.cols) / context.frames) } ?? 0 }
 
         /// The bases are kept at bfloat16 precision, as the file stores them, so a dictionary equals
         /// what its file reads back. BF16 halves the shipped files; outputs agree with F32 bases to
         /// 67-74 dB SNR (4 steps of 16-bit audio at most, measured on dev pairs).
         public init(noise: Matrix, speech: Matrix, speechFingerprint: String, context: MaskContext = MaskContext(),
-                    inputs: Inputs = .own, layers: Matrix? = nil) {
+                    layers: Matrix? = nil) {
             self.noise = noise.roundedToBFloat16()
             self.speech = speech.roundedToBFloat16()
             self.speechFingerprint = speechFingerprint
             self.context = context
-            self.inputs = inputs
             self.layers = layers?.roundedToBFloat16()
         }
 
-        /// Columns of one context frame's block of the speech and noise bases, for a dictionary of
-        /// `rank` atoms used with a speech dictionary of `speechRank`.
-        func blockWidths(speechRank: Int, rank: Int) -> (speech: Int, noise: Int) {
-            inputs == .own ? (speechRank, rank) : (speechRank + rank, speechRank + rank)
-        }
     }
 
     /// FNV-1a hash of the atoms: identifies a dictionary's content.
@@ -129,7 +115,6 @@ public struct SpectralDictionary: Sendable, Equatable {
                 m["mask_context_past"] = String(maskBases.context.past)
                 m["mask_context_future"] = String(maskBases.context.future)
             }
-            if maskBases.inputs != .own { m["mask_inputs"] = maskBases.inputs.rawValue }
             if maskBases.layers != nil { m["solve_layers"] = String(maskBases.layerCount) }
         }
         return m
@@ -289,23 +274,18 @@ public struct SpectralDictionary: Sendable, Equatable {
             guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
                 throw fail("metadata 'mask_context_past' and 'mask_context_future' must be integers from 0 to \(MaskContext.limit)")
             }
-            guard let inputs = MaskBases.Inputs(rawValue: metadata["mask_inputs"] ?? "own") else {
-                throw fail("metadata 'mask_inputs' is '\(metadata["mask_inputs"]!)', expected 'own' or 'all'")
-            }
             let noise = try matrix("W_mask", rows: bins)
+            guard noise.cols == atoms.cols * context.frames else {
+                throw fail("tensor W_mask has \(noise.cols) columns, expected \(atoms.cols * context.frames) (rank \(atoms.cols) × \(context.frames) context frames)")
+            }
             guard let print = metadata["mask_speech_fingerprint"] else { throw fail("metadata 'mask_speech_fingerprint' is missing") }
             let speech = try matrix("W_mask_speech", rows: bins)
             guard speech.cols % context.frames == 0 else {
                 throw fail("tensor W_mask_speech has \(speech.cols) columns, not a multiple of \(context.frames) context frames")
             }
-            // The speech rank is what W_mask_speech's blocks leave for it (checked against the speech
+            // The speech rank is what W_mask_speech's blocks give it (checked against the speech
             // dictionary when the two are used together).
-            let speechRank = speech.cols / context.frames - (inputs == .own ? 0 : atoms.cols)
-            let widths = MaskBases(noise: noise, speech: speech, speechFingerprint: print, inputs: inputs)
-                .blockWidths(speechRank: speechRank, rank: atoms.cols)
-            guard speechRank >= 1, noise.cols == widths.noise * context.frames else {
-                throw fail("tensor W_mask has \(noise.cols) columns, expected \(widths.noise * context.frames) (\(widths.noise) × \(context.frames) context frames)")
-            }
+            let speechRank = speech.cols / context.frames
             var layers: Matrix?
             if header["W_layers"] != nil {
                 let m = try matrix("W_layers")
@@ -316,11 +296,11 @@ public struct SpectralDictionary: Sendable, Equatable {
                 guard m.rows <= bins else { throw fail("tensor W_layers has \(m.rows) rows, more than the \(bins) bins") }
                 layers = m
             }
-            maskBases = MaskBases(noise: noise, speech: speech, speechFingerprint: print, context: context, inputs: inputs, layers: layers)
+            maskBases = MaskBases(noise: noise, speech: speech, speechFingerprint: print, context: context, layers: layers)
         }
         let standard: Set = ["format", "version", "kind", "sample_rate", "n_fft", "hop", "window", "spectrum_exponent",
                              "beta", "rank", "sparsity", "iterations", "mask_speech_fingerprint",
-                             "mask_context_past", "mask_context_future", "mask_inputs", "solve_layers"]
+                             "mask_context_past", "mask_context_future", "solve_layers"]
         return SpectralDictionary(
             atoms: atoms, kind: kind, sampleRate: sampleRate, stft: stft, spectrumExponent: exponent,
             beta: try float("beta", default: 1), sparsity: try float("sparsity", default: 0),
