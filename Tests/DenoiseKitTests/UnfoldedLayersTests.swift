@@ -73,3 +73,30 @@ import Testing
         for x in adam.values[0].storage { #expect(abs(x - 1) < 0.05, "\(x)") }
     }
 }
+
+/// The mask training's cost and its gradient with respect to the activations (what the layers are
+/// trained through), for Kullback-Leibler and β = 0.5, against central differences.
+@Suite struct MaskGradientTests {
+    @Test(arguments: [Float(1), 0.5]) func activationGradientsMatchFiniteDifferences(beta: Float) {
+        let (bins, ks, kn, frames) = (6, 3, 2, 4)
+        let v = randomMatrix(rows: bins, cols: frames, seed: 30, range: 0.2...2)
+        let s = Matrix(rows: bins, cols: frames, storage: zip(v.storage, randomMatrix(rows: bins, cols: frames, seed: 31).storage).map { $0 * $1 })
+        let ws = randomMatrix(rows: bins, cols: ks, seed: 32, range: 0.1...1), wn = randomMatrix(rows: bins, cols: kn, seed: 33, range: 0.1...1)
+        let hs = randomMatrix(rows: ks, cols: frames, seed: 34, range: 0.1...1), hn = randomMatrix(rows: kn, cols: frames, seed: 35, range: 0.1...1)
+        var state = MaskBasisState(v: v, s: s, power: 2, beta: beta, speechRank: ks, noiseRank: kn)
+        let (gs, gn) = state.activationGradients(ws, hs, wn, hn)
+        var worst = 0.0
+        for (isSpeech, h, g) in [(true, hs, gs), (false, hn, gn)] {
+            for i in 0..<h.count {
+                var up = h, down = h
+                let delta = 1e-3 * h.storage[i]
+                up.storage[i] += delta
+                down.storage[i] -= delta
+                let numeric = isSpeech ? (state.cost(ws, up, wn, hn) - state.cost(ws, down, wn, hn)) / (2 * Double(delta))
+                                       : (state.cost(ws, hs, wn, up) - state.cost(ws, hs, wn, down)) / (2 * Double(delta))
+                worst = max(worst, abs(numeric - Double(g.storage[i])) / max(abs(numeric), 0.01))
+            }
+        }
+        #expect(worst < 0.02, "β = \(beta): largest relative error of ∂L/∂H \(worst)")
+    }
+}

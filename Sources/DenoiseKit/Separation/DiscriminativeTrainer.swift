@@ -252,14 +252,18 @@ func stackContext(_ h: Matrix, lengths: [Int], context: MaskContext) -> Matrix {
     guard context.frames > 1 else { return h }
     let rows = h.rows, out = rows * context.frames
     var stacked = Matrix(rows: out, cols: h.cols)
-    var start = 0
-    for length in lengths {
-        for t in start..<(start + length) {
-            for (block, o) in context.offsets.enumerated() where (start..<(start + length)).contains(t + o) {
-                for r in 0..<rows { stacked.storage[t * out + block * rows + r] = h.storage[(t + o) * rows + r] }
+    h.storage.withUnsafeBufferPointer { ph in
+        stacked.storage.withUnsafeMutableBufferPointer { ps in
+            var start = 0
+            for length in lengths {
+                for t in start..<(start + length) {
+                    for (block, o) in context.offsets.enumerated() where (start..<(start + length)).contains(t + o) {
+                        (ps.baseAddress! + t * out + block * rows).update(from: ph.baseAddress! + (t + o) * rows, count: rows)
+                    }
+                }
+                start += length
             }
         }
-        start += length
     }
     return stacked
 }
@@ -325,8 +329,18 @@ struct LogAdam {
     }
 }
 
+/// Pieces an element-wise pass over `count` elements is split into: one per core, for passes large
+/// enough to pay for the threads.
+func chunkCount(_ count: Int) -> Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / 65_536)) }
+
+/// Runs `body` on `chunkCount(count)` contiguous pieces of 0 ..< count at once.
+func forEachChunk(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    let chunks = chunkCount(count)
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in body((count * c / chunks)..<(count * (c + 1) / chunks)) }
+}
+
 /// Scratch and update rules for the mask bases.
-private struct MaskBasisState {
+struct MaskBasisState {
     let v: Matrix, s: Matrix, p: Float
     /// β of the divergence d_β(S ‖ M⊙V) that is minimized (1: Kullback-Leibler).
     let beta: Double
@@ -352,17 +366,17 @@ private struct MaskBasisState {
         }
     }
 
-    @inline(__always) func power(_ x: Double) -> Double { p == 2 ? x * x : (p == 1 ? x : Foundation.pow(x, Double(p))) }
-
-    /// The negative and positive parts of ∂L/∂a and of ∂L/∂b at element i (without the factor p),
-    /// for a = W̃_s·H_s and b = W̃_n·H_n in `self.a` and `self.b`. With E = V·aᵖ/Q, Q = aᵖ + bᵖ:
-    /// ∂L/∂E = E^(β−1) − S·E^(β−2), ∂E/∂a = V·a^(p−1)·bᵖ/Q², ∂E/∂b = −V·aᵖ·b^(p−1)/Q². Evaluated in
-    /// double precision: Q² spans far more than Float's range.
-    @inline(__always) func gradientParts(_ i: Int) -> (speechNegative: Double, speechPositive: Double, noiseNegative: Double, noisePositive: Double) {
+    /// The negative and positive parts of ∂L/∂a and of ∂L/∂b at one element (without the factor p),
+    /// for a = W̃_s·H_s and b = W̃_n·H_n. With E = V·aᵖ/Q, Q = aᵖ + bᵖ: ∂L/∂E = E^(β−1) − S·E^(β−2),
+    /// ∂E/∂a = V·a^(p−1)·bᵖ/Q², ∂E/∂b = −V·aᵖ·b^(p−1)/Q². Evaluated in double precision: Q² spans
+    /// far more than Float's range.
+    @inline(__always)
+    static func gradientParts(a: Float, b: Float, v: Float, s: Float, p: Double, beta: Double)
+        -> (speechNegative: Double, speechPositive: Double, noiseNegative: Double, noisePositive: Double) {
         let tiny = Double(BetaDivergence.floor)
-        let ai = max(Double(a.storage[i]), tiny), bi = max(Double(b.storage[i]), tiny)
-        let ap = power(ai), bp = power(bi), q = ap + bp
-        let vi = Double(v.storage[i]), si = Double(s.storage[i])
+        let ai = max(Double(a), tiny), bi = max(Double(b), tiny)
+        let ap = power(ai, p), bp = power(bi, p), q = ap + bp
+        let vi = Double(v), si = Double(s)
         let g = vi * ap * bp / (q * q)
         if beta == 1 {
             // E^(β−1) = 1 and S·E^(β−2) = S·Q/(V·aᵖ), simplified so that nothing divides by E.
@@ -373,22 +387,74 @@ private struct MaskBasisState {
         return (negative * g / ai, positive * g / ai, positive * g / bi, negative * g / bi)
     }
 
+    @inline(__always) static func power(_ x: Double, _ p: Double) -> Double { p == 2 ? x * x : (p == 1 ? x : Foundation.pow(x, p)) }
+
+    /// d_β(S ‖ E) at one element, E = V·aᵖ/(aᵖ + bᵖ).
+    @inline(__always) static func elementCost(a: Float, b: Float, v: Float, s: Float, p: Double, beta: Double) -> Double {
+        let tiny = Double(BetaDivergence.floor)
+        let ap = power(max(Double(a), tiny), p), bp = power(max(Double(b), tiny), p)
+        let e = max(Double(v) * ap / (ap + bp), tiny), x = Double(s)
+        switch beta {
+        case 1: return (x > 0 ? x * log(x / e) : 0) - x + e
+        case 0: return max(x, tiny) / e - log(max(x, tiny) / e) - 1
+        default: return (Foundation.pow(x, beta) + (beta - 1) * Foundation.pow(e, beta) - beta * x * Foundation.pow(e, beta - 1)) / (beta * (beta - 1))
+        }
+    }
+
+    /// What an element-wise pass writes to `num` and `den`.
+    enum Pass { case speechUpdate, noiseUpdate, gradients }
+
+    /// One pass over every element of a and b (already computed), split between the cores: these
+    /// passes cost as much as the products otherwise. `gradients` writes p·(positive − negative) of
+    /// ∂L/∂a to `num` and of ∂L/∂b to `den`; the updates write the negative and positive parts.
+    mutating func pass(_ pass: Pass) {
+        let p = Double(self.p), beta = self.beta
+        a.storage.withUnsafeBufferPointer { pa in
+        b.storage.withUnsafeBufferPointer { pb in
+        v.storage.withUnsafeBufferPointer { pv in
+        s.storage.withUnsafeBufferPointer { ps in
+        num.storage.withUnsafeMutableBufferPointer { pnum in
+        den.storage.withUnsafeMutableBufferPointer { pden in
+            let shared = UnsafeSendable((pa.baseAddress!, pb.baseAddress!, pv.baseAddress!, ps.baseAddress!, pnum.baseAddress!, pden.baseAddress!))
+            forEachChunk(pa.count) { range in
+                let (a, b, v, s, num, den) = shared.value
+                for i in range {
+                    let g = Self.gradientParts(a: a[i], b: b[i], v: v[i], s: s[i], p: p, beta: beta)
+                    switch pass {
+                    case .speechUpdate: num[i] = Float(g.speechNegative); den[i] = Float(g.speechPositive)
+                    case .noiseUpdate: num[i] = Float(g.noiseNegative); den[i] = Float(g.noisePositive)
+                    case .gradients:
+                        num[i] = Float(p * (g.speechPositive - g.speechNegative))
+                        den[i] = Float(p * (g.noisePositive - g.noiseNegative))
+                    }
+                }
+            }
+        }}}}}}
+    }
+
     /// d_β(S ‖ M⊙V) for the current bases.
     mutating func cost(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix) -> Double {
         Matrix.multiply(ws, hs, into: &a)
         Matrix.multiply(wn, hn, into: &b)
-        var total = 0.0
-        let tiny = Double(BetaDivergence.floor)
-        for i in 0..<v.count {
-            let ap = power(max(Double(a.storage[i]), tiny)), bp = power(max(Double(b.storage[i]), tiny))
-            let e = max(Double(v.storage[i]) * ap / (ap + bp), tiny), x = Double(s.storage[i])
-            switch beta {
-            case 1: total += (x > 0 ? x * log(x / e) : 0) - x + e
-            case 0: total += max(x, tiny) / e - log(max(x, tiny) / e) - 1
-            default: total += (Foundation.pow(x, beta) + (beta - 1) * Foundation.pow(e, beta) - beta * x * Foundation.pow(e, beta - 1)) / (beta * (beta - 1))
+        let p = Double(self.p), beta = self.beta, chunks = chunkCount(v.count)
+        let sums = UnsafeSendable(UnsafeMutableBufferPointer<Double>.allocate(capacity: chunks))
+        defer { sums.value.deallocate() }
+        a.storage.withUnsafeBufferPointer { pa in
+        b.storage.withUnsafeBufferPointer { pb in
+        v.storage.withUnsafeBufferPointer { pv in
+        s.storage.withUnsafeBufferPointer { ps in
+            let shared = UnsafeSendable((pa.baseAddress!, pb.baseAddress!, pv.baseAddress!, ps.baseAddress!))
+            let n = pa.count
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let (a, b, v, s) = shared.value
+                var total = 0.0
+                for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
+                    total += Self.elementCost(a: a[i], b: b[i], v: v[i], s: s[i], p: p, beta: beta)
+                }
+                sums.value[c] = total
             }
-        }
-        return total
+        }}}}
+        return sums.value.reduce(0, +)
     }
 
     /// ∂L/∂(stacked speech activations) and ∂L/∂(stacked noise activations) of L = d_β(S ‖ M⊙V):
@@ -396,12 +462,7 @@ private struct MaskBasisState {
     mutating func activationGradients(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix) -> (Matrix, Matrix) {
         Matrix.multiply(ws, hs, into: &a)
         Matrix.multiply(wn, hn, into: &b)
-        let pd = Double(p)
-        for i in 0..<v.count {
-            let g = gradientParts(i)
-            num.storage[i] = Float(pd * (g.speechPositive - g.speechNegative))
-            den.storage[i] = Float(pd * (g.noisePositive - g.noiseNegative))
-        }
+        pass(.gradients)
         var gs = Matrix(rows: hs.rows, cols: hs.cols), gn = Matrix(rows: hn.rows, cols: hn.cols)
         Matrix.multiply(ws, num, into: &gs, transposeA: true)
         Matrix.multiply(wn, den, into: &gn, transposeA: true)
@@ -413,11 +474,7 @@ private struct MaskBasisState {
         for speechStep in [true, false] {
             Matrix.multiply(ws, hs, into: &a)
             Matrix.multiply(wn, hn, into: &b)
-            for i in 0..<v.count {
-                let g = gradientParts(i)
-                num.storage[i] = Float(speechStep ? g.speechNegative : g.noiseNegative)
-                den.storage[i] = Float(speechStep ? g.speechPositive : g.noisePositive)
-            }
+            pass(speechStep ? .speechUpdate : .noiseUpdate)
             if speechStep {
                 Matrix.multiply(num, hs, into: &numWs, transposeB: true)
                 Matrix.multiply(den, hs, into: &denWs, transposeB: true)
