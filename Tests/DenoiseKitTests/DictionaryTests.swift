@@ -79,6 +79,27 @@ import Testing
         #expect(old == d)
     }
 
+    /// Solve layers round-trip in BF16; a layer count that does not fit the tensor is refused.
+    @Test func solveLayersRoundTripAndAreChecked() throws {
+        var d = Self.sample()
+        let bins = d.atoms.rows, rank = d.rank
+        let layers = randomMatrix(rows: 20, cols: 2 * (4 + rank), seed: 7, range: 0.01...1)
+        d.maskBases = .init(noise: randomMatrix(rows: bins, cols: rank, seed: 5), speech: randomMatrix(rows: bins, cols: 4, seed: 6),
+                            speechFingerprint: "f", layers: layers)
+        #expect(d.maskBases!.layerCount == 2 && d.metadata["solve_layers"] == "2")
+        #expect(zip(d.maskBases!.layers!.storage, layers.storage).allSatisfy { abs($0 - $1) <= $1 / 256 })
+        var back = try SpectralDictionary.decode(d.encoded())
+        back.origin = nil
+        #expect(back == d)
+        let wrong = Self.withHeader(d) { h in
+            var m = h["__metadata__"] as! [String: String]; m["solve_layers"] = "3"; h["__metadata__"] = m
+        }
+        #expect(throws: DenoiseError.self) { try SpectralDictionary.decode(wrong) }
+        do { _ = try SpectralDictionary.decode(wrong, path: "x") } catch {
+            #expect(error.description == "invalid dictionary 'x': tensor W_layers has \(2 * (4 + rank)) columns, expected \(4 + rank) (speech rank + rank) × metadata 'solve_layers'")
+        }
+    }
+
     static func withHeader(_ d: SpectralDictionary, _ edit: (inout [String: Any]) -> Void) -> Data {
         let bytes = [UInt8](d.encoded())
         let n = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })

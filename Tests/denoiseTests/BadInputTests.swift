@@ -230,6 +230,12 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
         (["run", "a.wav", "-o", "-", "--adapt"], "--adapt needs files, not streams: it learns from the recording before cleaning it (see 'denoise run --help')"),
         (["train-discriminative", "--speech-dict", "s", "--noise-dict", "n", "--speech", "a", "--noise", "b", "-o", "c", "--context-future", "9"],
          "mask context must be 0 to 8 frames each way (got 0 past, 9 future) (see 'denoise train-discriminative --help')"),
+        (["train-discriminative", "--speech-dict", "s", "--noise-dict", "n", "--speech", "a", "--noise", "b", "-o", "c", "--solve-layers", "41"],
+         "solve layers must be between 0 and the run's 40 iterations (got 41) (see 'denoise train-discriminative --help')"),
+        (["train-discriminative", "--speech-dict", "s", "--noise-dict", "n", "--speech", "a", "--noise", "b", "-o", "c", "--mask-beta", "3"],
+         "mask beta must be in [0, 2] (got 3.0) (see 'denoise train-discriminative --help')"),
+        (["train-discriminative", "--speech-dict", "s", "--noise-dict", "n", "--speech", "a", "--noise", "b", "-o", "c", "--layer-rate", "0"],
+         "layer rate must be in (0, 1] (got 0.0) (see 'denoise train-discriminative --help')"),
         (["frobnicate"], "Unexpected argument 'frobnicate' (see 'denoise --help')"),
     ])
     func invalidOptionsAreOneLineUsageErrors(arguments: [String], message: String) throws {

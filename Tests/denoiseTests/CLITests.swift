@@ -120,13 +120,16 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         let disc = dir.appendingPathComponent("n-disc.safetensors").path
         r = try denoise(["train-discriminative", "--speech-dict", sp, "--noise-dict", no, "--speech", dir.appendingPathComponent("speech").path,
                          "--noise", dir.appendingPathComponent("hiss.flac").path, "-o", disc, "--mixtures", "4", "--seconds", "1",
-                         "--iterations", "5", "--context-past", "1", "--context-future", "2"])
+                         "--iterations", "5", "--context-past", "1", "--context-future", "2", "--solve-layers", "3", "--layer-steps", "4"])
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("3 solve layers, 4 steps"), "\(r.stderr)")
         r = try denoise(["inspect", disc])
         #expect(r.stdout.contains("mask_context_future: 2") && r.stdout.contains("mask_context_past: 1"), "\(r.stdout)")
+        #expect(r.stdout.contains("solve_layers: 3"), "\(r.stdout)")
         let out2 = dir.appendingPathComponent("out2.wav").path
         r = try denoise(["run", dir.appendingPathComponent("mix.wav").path, "-o", out2, "--speech", sp, "--noise", disc, "-v"])
         #expect(r.status == 0 && r.stderr.contains("over frames t-1…t+2"), "\(r.stderr)")
+        #expect(r.stderr.contains("40 iterations on 128 bands (the last 3 with trained atoms)"), "\(r.stderr)")
         let (cleaned2, _) = try AudioFile.read(out2)
         #expect(cleaned2.frameCount == mix.count)
         #expect(siSDR(tones, cleaned2.channels[0]) > siSDR(tones, mix) + 6)
