@@ -177,15 +177,19 @@ public enum DiscriminativeTrainer {
         var state = MaskBasisState(v: v, s: s, power: options.run.maskPower, beta: options.maskBeta, speechRank: hs.rows, noiseRank: hn.rows)
         var cost = state.cost(ws, hs, wn, hn)
         costs.append(cost)
+        // Whether the state's products are those of (ws, hs, wn, hn): the last cost evaluated was
+        // theirs. Saves recomputing them in the next update or gradient.
+        var current = true
         // The multiplicative update is a heuristic here (no majorization), so each step is checked:
         // a step that raises the cost is taken back and retried with the ratio's exponent halved.
         var step: Float = 1
         func maskStep() -> Bool {
             while step >= 1.0 / 64 {
                 var (cs, cn) = (ws, wn)
-                state.update(&cs, &cn, hs, hn, step: step)
+                state.update(&cs, &cn, hs, hn, step: step, productsCurrent: current)
                 let c = state.cost(cs, hs, cn, hn)
-                if c <= cost {
+                current = c <= cost
+                if current {
                     (ws, wn, cost) = (cs, cn, c)
                     return true
                 }
@@ -205,7 +209,8 @@ public enum DiscriminativeTrainer {
         if var unfolded = layers {
             var adam = LogAdam(unfolded.atoms, rate: options.layerRate)
             for i in 0..<options.layerSteps {
-                let (gs, gn) = state.activationGradients(ws, hs, wn, hn)
+                let (gs, gn) = state.activationGradients(ws, hs, wn, hn, productsCurrent: current)
+                current = true
                 var g = Matrix(rows: rank, cols: h.cols)
                 addUnstacked(gs, into: &g, rowOffset: 0, lengths: lengths, context: context)
                 addUnstacked(gn, into: &g, rowOffset: ks, lengths: lengths, context: context)
@@ -216,7 +221,8 @@ public enum DiscriminativeTrainer {
                     trial.atoms = adam.proposal(gradients)
                     (hs, hn) = stacked(trial.forward())
                     let c = state.cost(ws, hs, wn, hn)
-                    if c <= cost {
+                    current = c <= cost
+                    if current {
                         adam.accept()
                         (unfolded, cost, accepted) = (trial, c, true)
                     } else {
@@ -432,7 +438,7 @@ struct MaskBasisState {
         }}}}}}
     }
 
-    /// d_β(S ‖ M⊙V) for the current bases.
+    /// d_β(S ‖ M⊙V) for the current bases; leaves a and b holding their products.
     mutating func cost(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix) -> Double {
         Matrix.multiply(ws, hs, into: &a)
         Matrix.multiply(wn, hn, into: &b)
@@ -459,9 +465,11 @@ struct MaskBasisState {
 
     /// ∂L/∂(stacked speech activations) and ∂L/∂(stacked noise activations) of L = d_β(S ‖ M⊙V):
     /// W̃_sᵀ·∂L/∂a and W̃_nᵀ·∂L/∂b, each ∂ = p·(positive − negative part).
-    mutating func activationGradients(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix) -> (Matrix, Matrix) {
-        Matrix.multiply(ws, hs, into: &a)
-        Matrix.multiply(wn, hn, into: &b)
+    mutating func activationGradients(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix, productsCurrent: Bool = false) -> (Matrix, Matrix) {
+        if !productsCurrent {
+            Matrix.multiply(ws, hs, into: &a)
+            Matrix.multiply(wn, hn, into: &b)
+        }
         pass(.gradients)
         var gs = Matrix(rows: hs.rows, cols: hs.cols), gn = Matrix(rows: hn.rows, cols: hn.cols)
         Matrix.multiply(ws, num, into: &gs, transposeA: true)
@@ -470,10 +478,12 @@ struct MaskBasisState {
     }
 
     /// One multiplicative update of W̃_s, then of W̃_n: each ⊙ (negative part·Hᵀ)/(positive part·Hᵀ).
-    mutating func update(_ ws: inout Matrix, _ wn: inout Matrix, _ hs: Matrix, _ hn: Matrix, step: Float) {
+    /// `productsCurrent`: a and b already hold W̃_s·H_s and W̃_n·H_n (the last `cost` was of these).
+    mutating func update(_ ws: inout Matrix, _ wn: inout Matrix, _ hs: Matrix, _ hn: Matrix, step: Float, productsCurrent: Bool = false) {
         for speechStep in [true, false] {
-            Matrix.multiply(ws, hs, into: &a)
-            Matrix.multiply(wn, hn, into: &b)
+            // b = W̃_n·H_n is still current for the noise step: only W̃_s has changed.
+            if !speechStep || !productsCurrent { Matrix.multiply(ws, hs, into: &a) }
+            if speechStep && !productsCurrent { Matrix.multiply(wn, hn, into: &b) }
             pass(speechStep ? .speechUpdate : .noiseUpdate)
             if speechStep {
                 Matrix.multiply(num, hs, into: &numWs, transposeB: true)
