@@ -223,6 +223,21 @@ import Testing
         stripped.maskBases?.layers = nil
         let withoutLayers = try Denoiser(speech: speech, noise: [stripped], options: run).activations(v)
         #expect(zip(withLayers.storage, withoutLayers.storage).contains { abs($0 - $1) > 1e-3 * max(abs($0), 1e-3) })
+        // Beside a run-time dictionary (a --noise-sample), each layer keeps its trained atoms and the
+        // extra dictionary's own atoms fill the extra rows.
+        let extra = try DenoiserTests.dictionary(randomSignal(count: 2 * DenoiserTests.rate, seed: 9, amplitude: 0.1), kind: .noise, rank: 2)
+        #expect(try Denoiser(speech: speech, noise: [trained, extra], options: run).trainedLayers == 4)
+        let layers = Denoiser.solveLayers(trained.maskBases!.layers!, count: 4, speech: speech, noise: [extra, trained],
+                                          withBases: 1, bands: nil)
+        let width = speech.rank + noise.rank, full = width + extra.rank
+        #expect(layers.cols == 4 * full)
+        for layer in 0..<4 {
+            let block = layers.columns((layer * full)..<((layer + 1) * full))
+            let trainedBlock = trained.maskBases!.layers!.columns((layer * width)..<((layer + 1) * width))
+            #expect(block.columns(0..<speech.rank) == trainedBlock.columns(0..<speech.rank))
+            #expect(block.columns(speech.rank..<(speech.rank + extra.rank)) == extra.atoms)
+            #expect(block.columns((speech.rank + extra.rank)..<full) == trainedBlock.columns(speech.rank..<width))
+        }
         // Layers trained on another frequency axis are not used.
         #expect(try Denoiser(speech: speech, noise: [trained], options: DenoiserOptions(iterations: 20, threads: 1, bands: 32)).trainedLayers == 0)
         // β other than 1 cannot train layers.
