@@ -54,8 +54,8 @@ struct TrainDiscriminative: ParsableCommand {
     @Option(parsing: .unconditional, help: "Bands of the activation solve, as 'run --bands' will use.")
     var runBands = DenoiserOptions().bands
 
-    @Option(parsing: .unconditional, help: "Mask exponent the bases are trained through ('run' applies 3 by default, sharper than the Wiener mask they are trained for: measured better).")
-    var maskPower: Float = 2
+    @Option(parsing: .unconditional, help: "Mask exponent the bases are trained through (as 'run --mask-power' will use).")
+    var maskPower = DenoiserOptions().maskPower
 
     @Option(parsing: .unconditional, help: "Earlier frames whose activations also build a frame's mask.")
     var contextPast = 0

@@ -59,6 +59,9 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: "Lowest gain of the mask (0 to 1): keeps some noise, against musical noise.")
     var gainFloor: Float = DenoiserOptions().gainFloor
 
+    @Option(parsing: .unconditional, help: "Exponent γ of the gain: the mask M is applied as M^γ (1: the mask itself; above 1 mostly-noise bins are lowered more).")
+    var gainExponent: Float = DenoiserOptions().gainExponent
+
     @Option(parsing: .unconditional, help: "Mel-spaced bands the activations are solved on (0: every STFT bin).")
     var bands = DenoiserOptions().bands
 
@@ -88,7 +91,7 @@ struct Run: ParsableCommand {
 
     var options: DenoiserOptions {
         DenoiserOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity,
-                        threads: jobs > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount, bands: bands, gainFloor: gainFloor)
+                        threads: jobs > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount, bands: bands, gainFloor: gainFloor, gainExponent: gainExponent)
     }
 
     func validate() throws {
@@ -313,7 +316,7 @@ struct Run: ParsableCommand {
                 input:  \(input): \(formatSeconds(report.duration)), \(report.sampleRate) Hz, \(report.channelCount) channel(s), \(report.format.map { "\($0)" } ?? "stream")
                 speech: \(sp.label), rank \(sp.rank)
                 noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
-                model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(iterations) iterations on \(bands > 0 ? "\(bands) bands" : "every bin")\(denoiser.trainedLayers > 0 ? " (the last \(denoiser.trainedLayers) with trained atoms)" : ""), mask power \(maskPower), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")\(denoiser.context.frames > 1 ? " over frames t\(-denoiser.context.past)…t+\(denoiser.context.future)" : "")
+                model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(iterations) iterations on \(bands > 0 ? "\(bands) bands" : "every bin")\(denoiser.trainedLayers > 0 ? " (the last \(denoiser.trainedLayers) with trained atoms)" : ""), mask power \(maskPower), gain exponent \(gainExponent), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")\(denoiser.context.frames > 1 ? " over frames t\(-denoiser.context.past)…t+\(denoiser.context.future)" : "")
                 output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
                 """)

@@ -141,14 +141,15 @@ import Testing
     }
 
     /// The streamed mask with context equals the mask written out over the whole spectrogram:
-    /// S_t = Σ_o W̃_s,o·H_s(t + o), N_t likewise, M = S²/(S² + N²), zero activations outside the signal.
-    @Test func contextMaskMatchesADirectComputation() throws {
+    /// S_t = Σ_o W̃_s,o·H_s(t + o), N_t likewise, gain (S²/(S² + N²))ᵞ, zero activations outside the
+    /// signal; for the gain exponents with their own code (1, 1.25, 1.5) and one through powf.
+    @Test(arguments: [Float(1), 1.25, 1.5, 1.7]) func contextMaskMatchesADirectComputation(gainExponent: Float) throws {
         let speech = DenoiserTests.dictionaries.speech
         let context = MaskContext(past: 1, future: 2)
         let bases = Self.withContext(Self.trainedBases, context) { o, m in
             Matrix(rows: m.rows, cols: m.cols, storage: m.storage.map { $0 * Float(3 + o) / 8 })
         }
-        let options = DenoiserOptions(iterations: 30, maskPower: 2, blockFrames: 16, threads: 1, bands: 0)
+        let options = DenoiserOptions(iterations: 30, maskPower: 2, blockFrames: 16, threads: 1, bands: 0, gainExponent: gainExponent)
         let denoiser = try Denoiser(speech: speech, noise: [bases], options: options)
         let clean = DenoiserTests.voiced(seconds: 1.5, seed: 23)
         let noisy = zip(clean, randomSignal(count: clean.count, seed: 24, amplitude: 0.1)).map { $0 + $1 }
@@ -168,7 +169,7 @@ import Testing
                 }
             }
             for f in 0..<bins {
-                let m = Float(s[f] * s[f] / max(s[f] * s[f] + n[f] * n[f], 1e-300))
+                let m = Float(pow(s[f] * s[f] / max(s[f] * s[f] + n[f] * n[f], 1e-300), Double(gainExponent)))
                 x.real[f, t] *= m
                 x.imag[f, t] *= m
             }

@@ -10,8 +10,8 @@ public struct DiscriminativeOptions: Sendable {
     public var snrs: [Float]
     /// Multiplicative-update iterations on the bases.
     public var iterations: Int
-    /// The run-time settings the bases will be used with (H is solved exactly as at run time); the
-    /// mask they are trained through is the Wiener mask (p = 2) by default, which `run` sharpens.
+    /// The run-time settings the bases will be used with (H is solved exactly as at run time),
+    /// including the mask they are trained through (the Wiener mask, p = 2, by default).
     public var run: DenoiserOptions
     /// Frames around each frame whose activations build its mask.
     public var context: MaskContext
@@ -28,7 +28,7 @@ public struct DiscriminativeOptions: Sendable {
     public var seed: UInt64
 
     public init(mixtures: Int = 60, seconds: Double = 6, snrs: [Float] = [-5, 0, 5, 10], iterations: Int = 40,
-                run: DenoiserOptions = DenoiserOptions(maskPower: 2), context: MaskContext = MaskContext(),
+                run: DenoiserOptions = DenoiserOptions(), context: MaskContext = MaskContext(),
                 maskBeta: Float = 1, layers: Int = 0, layerSteps: Int = 60, layerRate: Float = 0.02, seed: UInt64 = 0) {
         self.context = context
         self.maskBeta = maskBeta
