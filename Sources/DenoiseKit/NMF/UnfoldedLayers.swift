@@ -41,8 +41,12 @@ struct UnfoldedLayers {
             let rank = h.rows
             h.storage.withUnsafeMutableBufferPointer { ph in
                 numerator.storage.withUnsafeBufferPointer { pn in
-                    for t in 0..<h.cols {
-                        for r in 0..<rank { ph[t * rank + r] *= pn[t * rank + r] / c[r] }
+                    let shared = UnsafeSendable((ph.baseAddress!, pn.baseAddress!))
+                    forEachChunk(h.cols, grain: 512) { _, frames in
+                        let (h, n) = shared.value
+                        for t in frames {
+                            for r in 0..<rank { h[t * rank + r] *= n[t * rank + r] / c[r] }
+                        }
                     }
                 }
             }
@@ -56,7 +60,11 @@ struct UnfoldedLayers {
         let tiny = BetaDivergence.floor
         v.storage.withUnsafeBufferPointer { pv in
             model.storage.withUnsafeMutableBufferPointer { pm in
-                for i in 0..<pm.count { pm[i] = pv[i] / max(pm[i], tiny) }
+                let shared = UnsafeSendable((pv.baseAddress!, pm.baseAddress!))
+                forEachChunk(pm.count) { _, range in
+                    let (v, m) = shared.value
+                    for i in range { m[i] = v[i] / max(m[i], tiny) }
+                }
             }
         }
     }
@@ -78,27 +86,40 @@ struct UnfoldedLayers {
             Matrix.multiply(w, h, into: &q)
             ratio(&q)
             Matrix.multiply(w, q, into: &n, transposeA: true)
-            var dc = [Double](repeating: 0, count: rank)
+            // ∂L/∂c is summed over frames: per piece, then the pieces added.
+            let pieces = chunkCount(frames, grain: 512)
+            var partial = [Double](repeating: 0, count: rank * pieces)
             g.storage.withUnsafeBufferPointer { pg in
             h.storage.withUnsafeBufferPointer { ph in
             n.storage.withUnsafeBufferPointer { pn in
             a.storage.withUnsafeMutableBufferPointer { pa in
             previous.storage.withUnsafeMutableBufferPointer { pp in
-                for t in 0..<frames {
-                    for r in 0..<rank {
-                        let i = t * rank + r
-                        pa[i] = pg[i] * ph[i] / c[r]
-                        dc[r] -= Double(pa[i] * pn[i] / c[r])
-                        pp[i] = pg[i] * pn[i] / c[r]
+            partial.withUnsafeMutableBufferPointer { pd in
+                let shared = UnsafeSendable((pg.baseAddress!, ph.baseAddress!, pn.baseAddress!, pa.baseAddress!, pp.baseAddress!, pd.baseAddress!))
+                forEachChunk(frames, grain: 512) { piece, range in
+                    let (g, h, n, a, previous, dc) = shared.value
+                    let sums = dc + piece * rank
+                    for t in range {
+                        for r in 0..<rank {
+                            let i = t * rank + r
+                            a[i] = g[i] * h[i] / c[r]
+                            sums[r] -= Double(a[i] * n[i] / c[r])
+                            previous[i] = g[i] * n[i] / c[r]
+                        }
                     }
                 }
-            }}}}}
+            }}}}}}
+            let dc = (0..<rank).map { r in (0..<pieces).reduce(0.0) { $0 + partial[$1 * rank + r] } }
             Matrix.multiply(w, a, into: &dq)
             // ∂Λ = −∂Q ⊙ V/Λ² = −∂Q ⊙ Q²/V (V is floored above zero).
             v.storage.withUnsafeBufferPointer { pv in
                 q.storage.withUnsafeBufferPointer { pq in
                     dq.storage.withUnsafeMutableBufferPointer { pd in
-                        for i in 0..<pd.count { pd[i] = -pd[i] * pq[i] * pq[i] / pv[i] }
+                        let shared = UnsafeSendable((pv.baseAddress!, pq.baseAddress!, pd.baseAddress!))
+                        forEachChunk(pd.count) { _, range in
+                            let (v, q, d) = shared.value
+                            for i in range { d[i] = -d[i] * q[i] * q[i] / v[i] }
+                        }
                     }
                 }
             }

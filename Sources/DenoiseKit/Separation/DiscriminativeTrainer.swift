@@ -258,16 +258,24 @@ func stackContext(_ h: Matrix, lengths: [Int], context: MaskContext) -> Matrix {
     guard context.frames > 1 else { return h }
     let rows = h.rows, out = rows * context.frames
     var stacked = Matrix(rows: out, cols: h.cols)
+    // Each column's segment, so that columns can be filled in any order (split between the cores).
+    var segments = [Range<Int>](repeating: 0..<0, count: h.cols)
+    var start = 0
+    for length in lengths {
+        for t in start..<(start + length) { segments[t] = start..<(start + length) }
+        start += length
+    }
+    let offsets = Array(context.offsets)
     h.storage.withUnsafeBufferPointer { ph in
         stacked.storage.withUnsafeMutableBufferPointer { ps in
-            var start = 0
-            for length in lengths {
-                for t in start..<(start + length) {
-                    for (block, o) in context.offsets.enumerated() where (start..<(start + length)).contains(t + o) {
-                        (ps.baseAddress! + t * out + block * rows).update(from: ph.baseAddress! + (t + o) * rows, count: rows)
+            let shared = UnsafeSendable((ph.baseAddress!, ps.baseAddress!))
+            forEachChunk(h.cols, grain: 256) { [segments] _, columns in
+                let (h, stacked) = shared.value
+                for t in columns {
+                    for (block, o) in offsets.enumerated() where segments[t].contains(t + o) {
+                        (stacked + t * out + block * rows).update(from: h + (t + o) * rows, count: rows)
                     }
                 }
-                start += length
             }
         }
     }
@@ -333,16 +341,6 @@ struct LogAdam {
         self.pending = nil
         steps += 1
     }
-}
-
-/// Pieces an element-wise pass over `count` elements is split into: one per core, for passes large
-/// enough to pay for the threads.
-func chunkCount(_ count: Int) -> Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / 65_536)) }
-
-/// Runs `body` on `chunkCount(count)` contiguous pieces of 0 ..< count at once.
-func forEachChunk(_ count: Int, _ body: @Sendable (Range<Int>) -> Void) {
-    let chunks = chunkCount(count)
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in body((count * c / chunks)..<(count * (c + 1) / chunks)) }
 }
 
 /// Scratch and update rules for the mask bases.
@@ -422,7 +420,7 @@ struct MaskBasisState {
         num.storage.withUnsafeMutableBufferPointer { pnum in
         den.storage.withUnsafeMutableBufferPointer { pden in
             let shared = UnsafeSendable((pa.baseAddress!, pb.baseAddress!, pv.baseAddress!, ps.baseAddress!, pnum.baseAddress!, pden.baseAddress!))
-            forEachChunk(pa.count) { range in
+            forEachChunk(pa.count) { _, range in
                 let (a, b, v, s, num, den) = shared.value
                 for i in range {
                     let g = Self.gradientParts(a: a[i], b: b[i], v: v[i], s: s[i], p: p, beta: beta)
@@ -442,21 +440,18 @@ struct MaskBasisState {
     mutating func cost(_ ws: Matrix, _ hs: Matrix, _ wn: Matrix, _ hn: Matrix) -> Double {
         Matrix.multiply(ws, hs, into: &a)
         Matrix.multiply(wn, hn, into: &b)
-        let p = Double(self.p), beta = self.beta, chunks = chunkCount(v.count)
-        let sums = UnsafeSendable(UnsafeMutableBufferPointer<Double>.allocate(capacity: chunks))
+        let p = Double(self.p), beta = self.beta
+        let sums = UnsafeSendable(UnsafeMutableBufferPointer<Double>.allocate(capacity: chunkCount(v.count)))
         defer { sums.value.deallocate() }
         a.storage.withUnsafeBufferPointer { pa in
         b.storage.withUnsafeBufferPointer { pb in
         v.storage.withUnsafeBufferPointer { pv in
         s.storage.withUnsafeBufferPointer { ps in
             let shared = UnsafeSendable((pa.baseAddress!, pb.baseAddress!, pv.baseAddress!, ps.baseAddress!))
-            let n = pa.count
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            forEachChunk(pa.count) { c, range in
                 let (a, b, v, s) = shared.value
                 var total = 0.0
-                for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
-                    total += Self.elementCost(a: a[i], b: b[i], v: v[i], s: s[i], p: p, beta: beta)
-                }
+                for i in range { total += Self.elementCost(a: a[i], b: b[i], v: v[i], s: s[i], p: p, beta: beta) }
                 sums.value[c] = total
             }
         }}}}
