@@ -66,8 +66,10 @@ public struct DiscriminativeOptions: Sendable {
 /// Discriminative training of the mask's reconstruction bases (Weninger, Le Roux, Hershey &
 /// Watanabe 2014). At run time H is still solved with the ordinary dictionaries; the mask is then
 /// built from a second set of bases W̃ = [W̃_s W̃_n], trained here so that the *masked mixture*
-/// matches the clean speech: minimize KL(S ‖ M ⊙ V) with M = aᵖ/(aᵖ + bᵖ), a = W̃_s·H_s,
-/// b = W̃_n·H_n, on mixtures made from training speech and noise.
+/// matches the clean speech: minimize d_β(S ‖ M ⊙ V) (Kullback-Leibler by default) with
+/// M = aᵖ/(aᵖ + bᵖ), a = W̃_s·H_s, b = W̃_n·H_n, on mixtures made from training speech and noise.
+/// Optionally the solve's last iterations get atoms of their own trained to the same end
+/// (`UnfoldedLayers`: deep NMF, Le Roux, Hershey & Weninger 2015).
 public enum DiscriminativeTrainer {
     /// A mixture's clean speech and noise, both at the model's sample rate.
     public struct Mixture: Sendable {
@@ -113,8 +115,9 @@ public enum DiscriminativeTrainer {
         return out
     }
 
-    /// Trains mask bases for `noise` used with `speech` on `mixtures`; returns `noise` carrying them,
-    /// and the cost KL(S ‖ M⊙V) at the start and after each accepted iteration (never increasing).
+    /// Trains mask bases (and with `options.layers`, solve layers) for `noise` used with `speech` on
+    /// `mixtures`; returns `noise` carrying them, and the cost d_β(S ‖ M⊙V) at the start and after
+    /// each accepted step (never increasing).
     /// `progress` is called after each step with (step, steps in all, cost).
     public static func train(speech: SpectralDictionary, noise: SpectralDictionary, mixtures: [Mixture],
                              options: DiscriminativeOptions,
