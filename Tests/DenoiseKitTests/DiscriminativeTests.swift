@@ -225,7 +225,7 @@ import Testing
         let withoutLayers = try Denoiser(speech: speech, noise: [stripped], options: run).activations(v)
         #expect(zip(withLayers.storage, withoutLayers.storage).contains { abs($0 - $1) > 1e-3 * max(abs($0), 1e-3) })
         // Beside a run-time dictionary (a --noise-sample), each layer keeps its trained atoms and the
-        // extra dictionary's own atoms fill the extra rows.
+        // extra dictionary's atoms, at the scale of the layer's speech atoms, fill the extra rows.
         let extra = try DenoiserTests.dictionary(randomSignal(count: 2 * DenoiserTests.rate, seed: 9, amplitude: 0.1), kind: .noise, rank: 2)
         #expect(try Denoiser(speech: speech, noise: [trained, extra], options: run).trainedLayers == 4)
         let layers = Denoiser.solveLayers(trained.maskBases!.layers!, count: 4, speech: speech, noise: [extra, trained],
@@ -236,7 +236,8 @@ import Testing
             let block = layers.columns((layer * full)..<((layer + 1) * full))
             let trainedBlock = trained.maskBases!.layers!.columns((layer * width)..<((layer + 1) * width))
             #expect(block.columns(0..<speech.rank) == trainedBlock.columns(0..<speech.rank))
-            #expect(block.columns(speech.rank..<(speech.rank + extra.rank)) == extra.atoms)
+            let scale = Denoiser.maskScale(atoms: speech.atoms, bases: trainedBlock.columns(0..<speech.rank))
+            #expect(block.columns(speech.rank..<(speech.rank + extra.rank)) == Denoiser.scaledRows(extra.atoms, scale))
             #expect(block.columns((speech.rank + extra.rank)..<full) == trainedBlock.columns(speech.rank..<width))
         }
         // Layers trained on another frequency axis are not used.

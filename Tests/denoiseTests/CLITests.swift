@@ -258,7 +258,8 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(r.status == 0, "\(r.stderr)")
         let clean = try AudioFile.read(Self.samples.appendingPathComponent("speech-fan-clean.wav").path).0.channels[0]
         let gain = siSDR(clean, try AudioFile.read(out).0.channels[0]) - siSDR(clean, try AudioFile.read(noisy).0.channels[0])
-        #expect(gain > 1, "SI-SDR improvement \(gain) dB")
+        // Measured +5.6 dB (the defaults alone: +4.6); sample atoms at the wrong scale gave −1.9.
+        #expect(gain > 4, "SI-SDR improvement \(gain) dB")
     }
 
     /// `--adapt` learns noise atoms from the file's own pauses and cleans with them beside the
