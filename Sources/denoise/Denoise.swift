@@ -8,7 +8,7 @@ struct Denoise: ParsableCommand {
         commandName: "denoise",
         abstract: "Remove noise from speech recordings with non-negative matrix factorization.",
         discussion: """
-            Learn a speech dictionary and noise dictionaries from recordings, then clean noisy files with them.
+            Learn a speech dictionary and noise dictionaries from recordings, then clean noisy files with them. \
             With no dictionary options, 'run' uses the dictionaries shipped with denoise.
 
             Examples:

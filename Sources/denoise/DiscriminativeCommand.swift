@@ -7,10 +7,10 @@ struct TrainDiscriminative: ParsableCommand {
         commandName: "train-discriminative",
         abstract: "Train a noise dictionary's mask bases discriminatively on mixtures of speech and noise.",
         discussion: """
-            Makes mixtures of the given clean speech and noise recordings, solves their activations with
-            the speech and noise dictionaries as 'run' does, and trains reconstruction bases so that the
-            masked mixture matches the clean speech (Weninger et al. 2014). The result is the noise
-            dictionary carrying those bases; 'run' builds its mask from them whenever the speech
+            Makes mixtures of the given clean speech and noise recordings, solves their activations with \
+            the speech and noise dictionaries as 'run' does, and trains reconstruction bases so that the \
+            masked mixture matches the clean speech (Weninger et al. 2014). The result is the noise \
+            dictionary carrying those bases; 'run' builds its mask from them whenever the speech \
             dictionary is the one given here (the first noise dictionary carrying such bases lends them).
 
             Example:

@@ -6,8 +6,8 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score a cleaned recording against the clean reference: SI-SDR, SNR, segmental SNR, STOI.",
         discussion: """
-            The files must be time-aligned (as denoise's output is with its input); channels are mixed
-            down, and the estimate is converted to the reference's rate if it differs. With --noisy,
+            The files must be time-aligned (as denoise's output is with its input); channels are mixed \
+            down, and the estimate is converted to the reference's rate if it differs. With --noisy, \
             the noisy input is scored too and the improvements are printed.
 
             Examples:

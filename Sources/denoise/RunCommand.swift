@@ -6,9 +6,9 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Clean a noisy recording with a speech and noise dictionaries.",
         discussion: """
-            The output has the input's sample rate, channel count and length. Its format follows the
-            output's extension (WAV when it names no known format). With several inputs, or when -o
-            names a folder, each cleaned file is written into that folder under its own name; a file
+            The output has the input's sample rate, channel count and length. Its format follows the \
+            output's extension (WAV when it names no known format). With several inputs, or when -o \
+            names a folder, each cleaned file is written into that folder under its own name; a file \
             that fails is reported and the others are still processed.
 
             Examples:
@@ -20,9 +20,9 @@ struct Run: ParsableCommand {
               arecord -f S16_LE -r 16000 -c 1 -t raw | denoise run - -o - --format s16 --sample-rate 16000 | aplay -f S16_LE -r 16000
               denoise run - -o - < noisy.wav > clean.wav
 
-            '-' as the input reads standard input and '-' as the output writes standard output, as the
-            audio arrives: a WAV stream, or raw little-endian PCM with --format/--sample-rate/--channels.
-            A sample leaves at most one window, one hop and the mask's future context after it arrived
+            '-' as the input reads standard input and '-' as the output writes standard output, as the \
+            audio arrives: a WAV stream, or raw little-endian PCM with --format/--sample-rate/--channels. \
+            A sample leaves at most one window, one hop and the mask's future context after it arrived \
             (160 ms with the shipped dictionaries).
             """)
 
