@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Retrains the shipped dictionaries from the shared corpus (../shared/corpus beside the repo).
-#   scripts/train-dictionaries.sh [OUT_DIR]     (default: Dictionaries; about 3 hours on 2 cores)
+#   scripts/train-dictionaries.sh [OUT_DIR]     (default: Dictionaries; about 3½ hours on 2 cores)
 #   MASKS_ONLY=1 scripts/train-dictionaries.sh  (only the mask bases and solve layers, on the existing
 #                                                dictionaries: after a change of the run's defaults)
 # The exact commands below are the recipe recorded in the README.
