@@ -228,7 +228,7 @@ struct Run: ParsableCommand {
             Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choices.names[choice.index])")
         }
         guard choice.index > 0 else { return general }
-        return try Denoiser(speech: general.speech, noise: [choices.dictionaries[choice.index]] + general.noise.dropFirst(),
+        return try Denoiser(speech: general.speech, noise: [try choices.whole(choice.index)] + general.noise.dropFirst(),
                             options: general.options)
     }
 
@@ -325,19 +325,32 @@ struct Run: ParsableCommand {
 }
 
 /// The noise dictionaries `--noise auto` chooses from, the general model first: loaded once per run.
+/// The choice fits only their atoms, so the types are kept without their mask bases and solve
+/// layers (2.6 MB each in memory) and the chosen one is read again whole.
 struct NoiseChoices: Sendable {
     var names: [String] = []
     var dictionaries: [SpectralDictionary] = []
+    private var paths: [String] = []
 
     init() {}
 
     init(general: SpectralDictionary) throws {
         names = ["general"]
         dictionaries = [general]
+        paths = [""]
         for type in ShippedDictionaries.noiseTypes() {
+            let path = try ShippedDictionaries.resolveNoise(type)
+            var atoms = try SpectralDictionary.load(path)
+            atoms.maskBases = nil
             names.append(type)
-            dictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type)))
+            dictionaries.append(atoms)
+            paths.append(path)
         }
+    }
+
+    /// Candidate `index` whole, with its mask bases and layers.
+    func whole(_ index: Int) throws -> SpectralDictionary {
+        index == 0 ? dictionaries[0] : try SpectralDictionary.load(paths[index])
     }
 }
 
