@@ -330,27 +330,23 @@ struct Run: ParsableCommand {
 struct NoiseChoices: Sendable {
     var names: [String] = []
     var dictionaries: [SpectralDictionary] = []
-    private var paths: [String] = []
 
     init() {}
 
     init(general: SpectralDictionary) throws {
         names = ["general"]
         dictionaries = [general]
-        paths = [""]
         for type in ShippedDictionaries.noiseTypes() {
-            let path = try ShippedDictionaries.resolveNoise(type)
-            var atoms = try SpectralDictionary.load(path)
+            var atoms = try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type))
             atoms.maskBases = nil
             names.append(type)
             dictionaries.append(atoms)
-            paths.append(path)
         }
     }
 
     /// Candidate `index` whole, with its mask bases and layers.
     func whole(_ index: Int) throws -> SpectralDictionary {
-        index == 0 ? dictionaries[0] : try SpectralDictionary.load(paths[index])
+        index == 0 ? dictionaries[0] : try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(names[index]))
     }
 }
 

@@ -236,7 +236,7 @@ import Testing
             let block = layers.columns((layer * full)..<((layer + 1) * full))
             let trainedBlock = trained.maskBases!.layers!.columns((layer * width)..<((layer + 1) * width))
             #expect(block.columns(0..<speech.rank) == trainedBlock.columns(0..<speech.rank))
-            let scale = Denoiser.maskScale(atoms: speech.atoms, bases: trainedBlock.columns(0..<speech.rank))
+            let scale = Denoiser.scale(of: trainedBlock.columns(0..<speech.rank), against: speech.atoms)
             #expect(block.columns(speech.rank..<(speech.rank + extra.rank)) == Denoiser.scaledRows(extra.atoms, scale))
             #expect(block.columns((speech.rank + extra.rank)..<full) == trainedBlock.columns(speech.rank..<width))
         }

@@ -309,6 +309,11 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
             #expect(d.status == 0 && d.stderr.contains("noise aircraft_cockpit") && d.stderr.contains("noise/aircraft_cockpit.safetensors"), "\(d.stderr)")
             d = try denoise(["run", cockpit, "-o", out])
             #expect(d.status == 0 && d.stderr.isEmpty, "\(d.stderr)")
+            // The choice fits the candidates' atoms only, but cleans with the chosen one whole (its
+            // mask bases and solve layers): the output is that of naming it.
+            let named = dir.appendingPathComponent("named.wav").path
+            #expect(try denoise(["run", cockpit, "-o", named, "--noise", "aircraft_cockpit"]).status == 0)
+            #expect(try AudioFile.read(out).0.channels == AudioFile.read(named).0.channels)
         }
     }
 

@@ -113,7 +113,7 @@ public final class Denoiser {
         var layers: Matrix?
         if let withBases, let bases = noise[withBases].maskBases {
             context = bases.context
-            let scale = Self.maskScale(atoms: speech.atoms, bases: bases.speech)
+            let scale = Self.scale(of: bases.speech, against: speech.atoms)
             (speechEstimate, noiseEstimate) = Self.estimates(speech: speech, noise: noise, withBases: withBases, bases: bases, scale: scale)
             usesMaskBases = true
             // Trained solve layers serve only the frequency axis they were trained on.
@@ -138,14 +138,15 @@ public final class Denoiser {
         pooled = [Float](repeating: 0, count: (bands?.count ?? 0) * options.blockFrames)
     }
 
-    /// Per bin, how much larger the mask bases' speech estimate is than the solve's own model of the
-    /// same speech: Σ over contexts and atoms of the bases / Σ over atoms of the dictionary. The
-    /// mask is a ratio, so training leaves the bases' overall scale free (it drifts to 20-70×); a
+    /// Per row (bin or band), how much larger `bases` are than `atoms`: Σ over the columns of the
+    /// bases / Σ over the columns of the atoms. For the mask, the speech bases (over every context)
+    /// against the speech dictionary, and for each solve layer its speech atoms against the plain
+    /// ones: both are trained with their scale free. The mask is a ratio, so training leaves the bases' overall scale free (it drifts to 20-70×); a
     /// noise dictionary without bases (a --noise-sample, --adapt) is brought to the speech bases'
     /// scale so that the mask weighs its noise against speech as the plain Wiener mask would.
     /// (Without this it counted for almost nothing: dev pairs, --noise-sample ΔPESQ +0.19 → +0.28;
     /// the noise bases' scale instead over-suppressed, +10 dB group +2.4 → +0.8 dB.)
-    static func maskScale(atoms: Matrix, bases: Matrix) -> [Float] {
+    static func scale(of bases: Matrix, against atoms: Matrix) -> [Float] {
         let bins = atoms.rows
         var scale = [Float](repeating: 0, count: bins)
         for f in 0..<bins {
@@ -190,7 +191,7 @@ public final class Denoiser {
         var blocks: [Matrix] = []
         for layer in 0..<count {
             let block = trained.columns((layer * width)..<((layer + 1) * width))
-            let scale = maskScale(atoms: plainSpeech, bases: block.columns(0..<ks))
+            let scale = scale(of: block.columns(0..<ks), against: plainSpeech)
             blocks.append(block.columns(0..<ks))
             for d in noise.indices {
                 blocks.append(d == withBases ? block.columns(ks..<width) : scaledRows(bands?.pool(noise[d].atoms) ?? noise[d].atoms, scale))
