@@ -26,8 +26,10 @@ struct Denoise: ParsableCommand {
         AtomicOutput.removeTemporaryFilesOnInterrupt()
         do {
             var command = try parseAsRoot()
+            Console.silenceLibraries()
             try command.run()
         } catch {
+            Console.restoreStderr()
             let status = exitCode(for: error)
             guard status == .validationFailure else { exit(withError: error) }  // help, version, failures
             let message = message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"

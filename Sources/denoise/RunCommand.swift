@@ -103,8 +103,12 @@ struct Run: ParsableCommand {
             if inputs.count > 1 { throw ValidationError("standard input ('-') cannot be part of a batch") }
             if format != "wav", streamRate == nil { throw ValidationError("a raw input stream needs --sample-rate") }
         }
-        if let streamRate, streamRate < 1 || streamRate > 1_000_000 { throw ValidationError("sample rate must be between 1 and 1000000 (got \(streamRate))") }
-        if streamChannels < 1 || streamChannels > 256 { throw ValidationError("channels must be between 1 and 256 (got \(streamChannels))") }
+        if let streamRate, !AudioFile.sampleRates.contains(streamRate) {
+            throw ValidationError("sample rate must be between \(AudioFile.sampleRates.lowerBound) and \(AudioFile.sampleRates.upperBound) Hz (got \(streamRate))")
+        }
+        if !(1...AudioFile.maxChannels).contains(streamChannels) {
+            throw ValidationError("channels must be between 1 and \(AudioFile.maxChannels) (got \(streamChannels))")
+        }
         if jobs < 1 || jobs > 64 { throw ValidationError("jobs must be between 1 and 64 (got \(jobs))") }
         if output == "-", inputs.count > 1 { throw ValidationError("several inputs need a folder as the output, not standard output") }
         if noiseOutput == "-" { throw ValidationError("--noise-output must be a file") }
@@ -113,13 +117,34 @@ struct Run: ParsableCommand {
             if isStream { throw ValidationError("--noise auto needs files, not streams: it reads the beginning of each before cleaning it") }
         }
         if adapt, isStream { throw ValidationError("--adapt needs files, not streams: it learns from the recording before cleaning it") }
+        try validateTargets()
+    }
+
+    /// Outputs that would overwrite each other are refused before any work: two inputs of the same
+    /// name cleaned into one folder, or the removed part written where the cleaned audio goes.
+    func validateTargets() throws {
+        // A device (/dev/null) may take both.
+        if let noiseOutput, output != "-", (try? AtomicOutput.target(for: output))?.isDevice != true, AtomicOutput.sameFile(output, noiseOutput) {
+            throw ValidationError("--noise-output '\(noiseOutput)' is the same \(isBatch ? "folder" : "file") as the output; give it another")
+        }
+        guard isBatch else { return }
+        var seen: [String: String] = [:]
+        for input in inputs {
+            let target = targets(input).0, key = URL(fileURLWithPath: target).standardized.path
+            if let other = seen[key] {
+                throw ValidationError("'\(other)' and '\(input)' would both be written to '\(target)'; clean them into different folders")
+            }
+            seen[key] = input
+        }
     }
 
     /// Files are cleaned with the shipped noise dictionary that fits them best unless --noise names
     /// one; streams, which cannot be read ahead, use the general model.
     var isAuto: Bool { noise == ["auto"] || (noise.isEmpty && !isStream) }
 
-    var isStream: Bool { inputs == ["-"] || output == "-" }
+    /// Standard input or output, or a single input that is a named pipe or device (/dev/stdin on
+    /// a pipe): cleaned as the audio arrives, never read ahead.
+    var isStream: Bool { inputs == ["-"] || output == "-" || (inputs.count == 1 && AudioFile.isStream(inputs[0])) }
 
     /// Batch mode: several inputs, or an existing folder as the output.
     var isBatch: Bool {
@@ -140,7 +165,7 @@ struct Run: ParsableCommand {
         }
         guard let denoiser else { return }
         if isStream {
-            try reportingErrors { try cleanStream(with: denoiser, start: start) }
+            try reportingErrors { try cleanStream(inputs[0], to: output, noiseTo: noiseOutput, with: denoiser, start: start) }
             return
         }
         guard isBatch else {
@@ -149,7 +174,7 @@ struct Run: ParsableCommand {
         }
         let failures = jobs > 1 ? cleanInParallel(denoiser, choices) : cleanInTurn(denoiser, choices)
         Console.endProgress()
-        if !quiet || failures > 0 {
+        if verbose {
             Console.info("cleaned \(inputs.count - failures) of \(inputs.count) files into \(output) in \(formatSeconds(Date().timeIntervalSince(start)))")
         }
         if failures > 0 { throw ExitCode.failure }
@@ -246,26 +271,35 @@ struct Run: ParsableCommand {
         return try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options)
     }
 
-    /// An output that would replace the input is refused unless --overwrite is given.
+    /// An output that would replace the input (the same file, by a link too) is refused unless
+    /// --overwrite is given.
     func refuseInputAsOutput(_ input: String, _ targets: [String]) throws(DenoiseError) {
-        for target in targets where !overwrite && samePath(input, target) {
+        for target in targets where !overwrite && AtomicOutput.sameFile(input, target) {
             throw .unwritableOutput(path: target, reason: "it is the input file; pass --overwrite to replace it")
         }
     }
 
-    func warnNonFinite(_ input: String, _ count: Int) {
-        if count > 0, !quiet { Console.warning("'\(input)': \(count) NaN/Inf samples treated as 0") }
+    func warnRepairs(_ input: String, _ repairs: SampleRepairs) {
+        if !quiet, let message = repairs.warning(for: input) { Console.warning(message) }
     }
 
-    /// '-' as input or output: the audio is cleaned as it arrives.
-    func cleanStream(with denoiser: Denoiser, start: Date) throws {
+    /// '-', a named pipe or a device as input, or '-' as output: the audio is cleaned as it arrives.
+    func cleanStream(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date) throws {
         let encoding = AudioFormat.Encoding(rawValue: format)
+        let layout: PCMStreamFormat = encoding.map { .raw($0, sampleRate: streamRate ?? 0, channels: streamChannels) } ?? .wav
         let source: AudioSource
         var fileFormat: AudioFormat?
-        if inputs[0] == "-" {
-            source = try PCMStreamReader(format: encoding.map { .raw($0, sampleRate: streamRate ?? 0, channels: streamChannels) } ?? .wav)
+        var descriptor: Int32?
+        defer { if let descriptor { close(descriptor) } }
+        if input == "-" {
+            source = try PCMStreamReader(format: layout)
+        } else if AudioFile.isStream(input) {
+            let fd = open(input, O_RDONLY)
+            guard fd >= 0 else { throw DenoiseError.unreadableInput(path: input, reason: String(cString: strerror(errno))) }
+            descriptor = fd
+            source = try PCMStreamReader(fd: fd, format: layout, name: input)
         } else {
-            let reader = try AudioFileReader(inputs[0])
+            let reader = try AudioFileReader(input)
             fileFormat = reader.format
             source = reader
         }
@@ -287,11 +321,11 @@ struct Run: ParsableCommand {
             try run(writer)
             writer.close()
         } else {
-            if inputs[0] != "-" { try refuseInputAsOutput(inputs[0], [output] + (noiseOutput.map { [$0] } ?? [])) }
+            if fileFormat != nil { try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? [])) }
             try AudioFile.writeStreaming(to: output, sampleRate: source.sampleRate, channels: source.channelCount,
                                          like: fileFormat ?? .wav(sampleEncoding)) { (writer) throws(DenoiseError) in try run(writer) }
         }
-        warnNonFinite(inputs[0], source.nonFiniteSamples)
+        warnRepairs(input == "-" ? "standard input" : input, source.repairs)
         if verbose {
             let seconds = Double(frames) / Double(source.sampleRate), elapsed = Date().timeIntervalSince(start)
             Console.info("stream: \(formatSeconds(seconds)), \(source.sampleRate) Hz, \(source.channelCount) channel(s), \(formatSeconds(elapsed))")
@@ -300,6 +334,12 @@ struct Run: ParsableCommand {
 
     func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with given: Denoiser, choices: NoiseChoices,
                start: Date, showProgress: Bool = true) throws {
+        if AudioFile.isStream(input) {
+            // A named pipe in a batch: cleaned as it arrives, with the general model (no read-ahead).
+            if adapt { throw DenoiseError.unreadableInput(path: input, reason: "--adapt needs a file, not a pipe or device") }
+            try cleanStream(input, to: output, noiseTo: noiseOutput, with: given, start: start)
+            return
+        }
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
         var denoiser = isAuto ? try chooseNoise(for: input, given, choices) : given
@@ -308,7 +348,7 @@ struct Run: ParsableCommand {
             Console.progress("cleaning \(name)", fraction: done)
         } : nil)
         Console.endProgress()
-        warnNonFinite(input, report.nonFiniteSamples)
+        warnRepairs(input, report.repairs)
         if verbose {
             let elapsed = Date().timeIntervalSince(start)
             let sp = denoiser.speech
@@ -348,13 +388,6 @@ struct NoiseChoices: Sendable {
     func whole(_ index: Int) throws -> SpectralDictionary {
         index == 0 ? dictionaries[0] : try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(names[index]))
     }
-}
-
-/// Whether two paths name the same file (the second may not exist yet).
-func samePath(_ a: String, _ b: String) -> Bool {
-    let ra = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardized.path
-    let rb = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardized.path
-    return ra == rb
 }
 
 /// Work sharing and reporting for a parallel batch.

@@ -21,7 +21,7 @@ import Testing
             let worst = zip(back.channels[c], audio.channels[c]).map { abs($0 - $1) }.max()!
             #expect(worst <= 1.0 / 8_388_608, "\(ext) channel \(c): worst error \(worst)")
         }
-        #expect(info.nonFiniteSamples == 0)
+        #expect(info.repairs == SampleRepairs())
         // Nothing but the file itself is left in the folder (the temporary was renamed).
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["x.\(ext)"])
     }
@@ -82,5 +82,46 @@ import Testing
         let mid = (to / 10)..<(to - to / 10)
         let snr = snrDB(reference: ideal[mid].map(Double.init), estimate: y[mid].map(Double.init))
         #expect(snr > 60, "\(from) → \(to): SNR \(snr) dB")
+    }
+
+    /// The temporary file's name fits the 255-byte limit whenever the output's does, cut at a
+    /// character boundary (names are UTF-8 bytes to the file system).
+    @Test(arguments: [1, 200, 240, 250, 255])
+    func temporaryNamesFitTheNameLimit(length: Int) {
+        for stem in [String(repeating: "n", count: length), String(repeating: "é", count: length / 2)] {
+            let name = AtomicOutput.temporaryName(for: stem, pid: 4_194_304, random: .max)
+            #expect(name.utf8.count <= AtomicOutput.nameLimit, "\(name.utf8.count) bytes")
+            #expect(name.hasPrefix(".") && name.hasSuffix(".4194304.4294967295.tmp"))
+            #expect(stem.hasPrefix(String(name.dropFirst().prefix { $0 != "." })))
+        }
+    }
+
+    /// Whatever reaches the library (a sample of 1e30, NaN, Inf), the cleaned signal is finite.
+    @Test func outOfRangeInputGivesFiniteOutput() throws {
+        var x = randomSignal(count: 8000, seed: 4)
+        for i in stride(from: 0, to: 8000, by: 500) { x[i] = 1e30 }
+        x[100] = .nan
+        x[200] = -.infinity
+        let speech = randomMatrix(rows: 513, cols: 4, seed: 1, range: 0.01...1), noise = randomMatrix(rows: 513, cols: 2, seed: 2, range: 0.01...1)
+        func dictionary(_ atoms: Matrix, _ kind: SpectralDictionary.Kind) -> SpectralDictionary {
+            SpectralDictionary(atoms: atoms, kind: kind, sampleRate: 16000, stft: STFTConfiguration(nFFT: 1024, hop: 256), beta: 1, iterations: 1)
+        }
+        let denoiser = try Denoiser(speech: dictionary(speech, .speech), noise: [dictionary(noise, .noise)])
+        let cleaned: [Float] = denoiser.denoise(x)
+        #expect(cleaned.count == x.count && cleaned.allSatisfy(\.isFinite))
+        var repairs = SampleRepairs()
+        x.withUnsafeMutableBufferPointer { repairs.repair($0.baseAddress!, count: $0.count) }
+        #expect(repairs.nonFinite == 2 && repairs.clamped == 16)
+        #expect(x.allSatisfy { abs($0) <= SampleRepairs.limit })
+    }
+
+    /// The mask's last guard: estimates that are not numbers give the floor, never NaN.
+    @Test func maskGainsStayInTheirRange() {
+        var s: [Float] = [.nan, 1, 0, .infinity, 2, 0]
+        let n: [Float] = [1, .nan, 0, .infinity, 1, .infinity]
+        var re = [Float](repeating: 1, count: 6), im = re
+        applyMask(speech: &s, noise: n, power: 2, exponent: 1.25, floor: 0.1, count: 6, re: &re, im: &im)
+        #expect(re.allSatisfy { $0.isFinite && $0 >= 0.1 && $0 <= 1 }, "\(re)")
+        #expect(re[4] == Float(0.8).squareRoot().squareRoot() * 0.8)
     }
 }

@@ -175,7 +175,7 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
         try Scratch.dictionary(.noise, rank: 2, seed: 3, nFFT: 512).write(to: fft)
         let cases: [(String, String)] = [
             (s.path("missing.safetensors"), "invalid dictionary '\(s.path("missing.safetensors"))': no such file"),
-            (truncated, "invalid dictionary '\(truncated)': the data ends at byte 4400 but the file has 4300 bytes (truncated)"),
+            (truncated, "invalid dictionary '\(truncated)': tensor W's data ends at byte 4400 but the file has 4300 bytes (truncated)"),
             (badJSON, "invalid dictionary '\(badJSON)': the header is not valid JSON"),
             (dtype, "invalid dictionary '\(dtype)': tensor W has dtype F64, expected F32 or BF16"),
             (shape, "invalid dictionary '\(shape)': tensor W of shape [512, 2] does not match its data offsets [0, 4104]"),

@@ -4,9 +4,10 @@ import Foundation
 public protocol AudioSource: AnyObject {
     var sampleRate: Int { get }
     var channelCount: Int { get }
-    /// Reads up to `frames` interleaved frames; returns how many (0 at the end). NaN/Inf become 0.
+    /// Reads up to `frames` interleaved frames; returns how many (0 at the end). NaN/Inf become 0,
+    /// far out-of-range samples are clamped (see `SampleRepairs`).
     func read(into buffer: UnsafeMutablePointer<Float>, frames: Int) -> Int
-    var nonFiniteSamples: Int { get }
+    var repairs: SampleRepairs { get }
 }
 
 /// Interleaved audio written in chunks: a file (`AudioFileWriter`) or a pipe (`PCMStreamWriter`).
@@ -84,7 +85,7 @@ public final class PCMStreamReader: AudioSource {
     public let sampleRate: Int
     public let channelCount: Int
     public let encoding: AudioFormat.Encoding
-    public private(set) var nonFiniteSamples = 0
+    public private(set) var repairs = SampleRepairs()
     private let fd: Int32
     private let name: String
     /// Bytes read but not yet returned (a partial frame, or header bytes read ahead).
@@ -99,19 +100,23 @@ public final class PCMStreamReader: AudioSource {
         self.name = name
         switch format {
         case let .raw(encoding, rate, channels):
-            guard rate >= 1, channels >= 1 else {
-                throw .invalidParameter("raw input needs a positive --sample-rate and --channels (got \(rate) Hz, \(channels) channels)")
+            guard AudioFile.sampleRates.contains(rate), (1...AudioFile.maxChannels).contains(channels) else {
+                throw .invalidParameter("raw input needs a --sample-rate of \(AudioFile.sampleRates.lowerBound) to \(AudioFile.sampleRates.upperBound) Hz and 1 to \(AudioFile.maxChannels) --channels (got \(rate) Hz, \(channels) channels)")
             }
             (self.encoding, sampleRate, channelCount) = (encoding, rate, channels)
         case .wav:
             var header: [UInt8] = []
-            func need(_ n: Int) throws(DenoiseError) {
-                while header.count < n {
-                    var chunk = [UInt8](repeating: 0, count: n - header.count)
+            // Reads up to `n` header bytes; with `keep` false they are read and dropped. At most
+            // 64 KiB at a time: a chunk size is only what the stream claims.
+            func need(_ n: Int, keep: Bool = true) throws(DenoiseError) {
+                var wanted = n - header.count
+                while wanted > 0 {
+                    var chunk = [UInt8](repeating: 0, count: min(wanted, 65536))
                     let got = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
                     if got < 0, errno == EINTR { continue }
                     guard got > 0 else { throw .unreadableInput(path: name, reason: "the WAV header ends early") }
-                    header += chunk[..<got]
+                    if keep { header += chunk[..<got] }
+                    wanted -= got
                 }
             }
             func u32(_ at: Int) -> Int { Int(header[at]) | Int(header[at + 1]) << 8 | Int(header[at + 2]) << 16 | Int(header[at + 3]) << 24 }
@@ -128,22 +133,28 @@ public final class PCMStreamReader: AudioSource {
                 if id == "data" {
                     guard let f = format else { throw .unreadableInput(path: name, reason: "the WAV stream has no 'fmt ' chunk before its data") }
                     let encodings: [Int: AudioFormat.Encoding] = [8: .u8, 16: .s16, 24: .s24, 32: .s32]
-                    guard f.channels >= 1, f.rate >= 1,
+                    guard (1...AudioFile.maxChannels).contains(f.channels), AudioFile.sampleRates.contains(f.rate),
                           let e = f.tag == 3 && f.bits == 32 ? .f32 : f.tag == 1 ? encodings[f.bits] : nil else {
-                        throw .unreadableInput(path: name, reason: "unsupported WAV stream (format tag \(f.tag), \(f.bits) bits, \(f.channels) channels, \(f.rate) Hz)")
+                        throw .unreadableInput(path: name, reason: "unsupported WAV stream (format tag \(f.tag), \(f.bits) bits, \(f.channels) channels, \(f.rate) Hz; rates of \(AudioFile.sampleRates.lowerBound) to \(AudioFile.sampleRates.upperBound) Hz are supported)")
                     }
                     (encoding, sampleRate, channelCount) = (e, f.rate, f.channels)
                     // Streams of unknown length declare 0 or 0xFFFFFFFF: read to the end then.
                     remaining = size == 0 || size == 0xFFFF_FFFF ? nil : size
                     break
                 }
-                try need(at + 8 + size + size % 2)
-                if id == "fmt " {
-                    guard size >= 16 else { throw .unreadableInput(path: name, reason: "the WAV 'fmt ' chunk is too short") }
-                    var tag = u16(at + 8)
-                    if tag == 0xFFFE, size >= 26 { tag = u16(at + 8 + 24) }  // WAVE_FORMAT_EXTENSIBLE: sub-format GUID
-                    format = (tag, u16(at + 10), u32(at + 12), u16(at + 22))
+                guard id == "fmt " else {
+                    // Another chunk (LIST, JUNK, …): skipped without keeping it.
+                    try need(at + 8 + size + size % 2, keep: false)
+                    header.removeLast(8)
+                    continue
                 }
+                guard (16...1024).contains(size) else {
+                    throw .unreadableInput(path: name, reason: "the WAV 'fmt ' chunk has an impossible size (\(size) bytes)")
+                }
+                try need(at + 8 + size + size % 2)
+                var tag = u16(at + 8)
+                if tag == 0xFFFE, size >= 26 { tag = u16(at + 8 + 24) }  // WAVE_FORMAT_EXTENSIBLE: sub-format GUID
+                format = (tag, u16(at + 10), u32(at + 12), u16(at + 22))
                 header.removeLast(8 + size + size % 2)
             }
         }
@@ -167,11 +178,9 @@ public final class PCMStreamReader: AudioSource {
         guard n > 0 else { return 0 }
         let bytes = encoding.bytes, count = n * channelCount
         pending.withUnsafeBufferPointer { src in
-            for i in 0..<count {
-                let x = encoding.decode(src.baseAddress! + i * bytes)
-                if x.isFinite { buffer[i] = x } else { buffer[i] = 0; nonFiniteSamples += 1 }
-            }
+            for i in 0..<count { buffer[i] = encoding.decode(src.baseAddress! + i * bytes) }
         }
+        repairs.repair(buffer, count: count)
         pending.removeFirst(n * frameBytes)
         return n
     }

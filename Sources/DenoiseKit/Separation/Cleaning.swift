@@ -7,8 +7,8 @@ public struct CleaningReport: Sendable {
     public var frameCount: Int
     /// The input file's format (nil for a stream).
     public var format: AudioFormat?
-    /// NaN or ±Inf input samples, treated as 0.
-    public var nonFiniteSamples: Int
+    /// Input samples that were NaN/Inf (treated as 0) or far out of range (clamped).
+    public var repairs: SampleRepairs
     public var duration: Double { Double(frameCount) / Double(sampleRate) }
 }
 
@@ -16,6 +16,16 @@ extension Denoiser {
     /// Frames read per step from a file (a pipe returns what it has, up to this): 512 STFT frames
     /// at 16 kHz, so the products work on whole blocks.
     static let chunkFrames = 131_072
+
+    /// Frames read per step for `channels` channels at `sampleRate`: `chunkFrames` for mono at the
+    /// model's rate or above, fewer when many channels or a low rate (which the conversion to the
+    /// model's rate multiplies) would make a step hold more samples at the model's rate. Memory then
+    /// stays bounded by the step whatever the input (256 channels at 1 kHz took 1.9 GB with fixed
+    /// steps; the output does not depend on the step).
+    func chunkFrames(sampleRate: Int, channels: Int) -> Int {
+        let scaled = Self.chunkFrames * sampleRate / (self.sampleRate * channels)
+        return min(Self.chunkFrames, max(scaled, 1024))
+    }
 
     /// Cleans everything `source` delivers into `sink` as it arrives (and the removed part, input
     /// minus output, into `removed`): memory stays bounded whatever the length, and the output has
@@ -25,7 +35,8 @@ extension Denoiser {
                       progress: ((_ framesRead: Int) -> Void)? = nil) throws(DenoiseError) -> Int {
         let channels = source.channelCount
         let pipeline = try CleaningPipeline(denoiser: self, sampleRate: source.sampleRate, channels: channels)
-        var chunk = [Float](repeating: 0, count: Self.chunkFrames * channels)
+        let step = chunkFrames(sampleRate: source.sampleRate, channels: channels)
+        var chunk = [Float](repeating: 0, count: step * channels)
         // Input not yet matched by output (the pipeline's latency), for the removed part.
         var unmatched: [Float] = []
         var frames = 0
@@ -38,7 +49,7 @@ extension Denoiser {
             try removed.write(difference, channels: channels)
         }
         while true {
-            let got = chunk.withUnsafeMutableBufferPointer { source.read(into: $0.baseAddress!, frames: Self.chunkFrames) }
+            let got = chunk.withUnsafeMutableBufferPointer { source.read(into: $0.baseAddress!, frames: step) }
             if got == 0 { break }
             frames += got
             if removed != nil { unmatched += chunk[..<(got * channels)] }
@@ -58,10 +69,10 @@ extension Denoiser {
         let reader = try AudioFileReader(input)
         var frames = 0
         let rate = reader.sampleRate, channels = reader.channelCount
-        func run(_ cleaned: AudioFileWriter, _ removedWriter: AudioFileWriter?) throws(DenoiseError) {
+        func run(_ cleaned: AudioSink, _ removedWriter: AudioSink?) throws(DenoiseError) {
             frames = try clean(reader, into: cleaned, removed: removedWriter,
                                progress: progress.map { report in { report(Double($0) / Double(max(reader.frameCount, $0))) } })
-            try reader.checkNoError(framesRead: frames)
+            try reader.checkComplete(framesRead: frames)
         }
         // Each writer creates its temporary file before any work, so an output that cannot be
         // written fails at once, not after the whole file is cleaned.
@@ -75,6 +86,6 @@ extension Denoiser {
             }
         }
         return CleaningReport(sampleRate: rate, channelCount: channels, frameCount: frames,
-                              format: reader.format, nonFiniteSamples: reader.nonFiniteSamples)
+                              format: reader.format, repairs: reader.repairs)
     }
 }

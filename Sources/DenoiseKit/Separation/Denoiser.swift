@@ -396,7 +396,12 @@ public final class DenoiserStream {
 
     /// Adds samples; returns the cleaned samples this completes.
     public func push(_ samples: UnsafeBufferPointer<Float>) -> [Float] {
+        let start = input.count
         input.append(contentsOf: samples)
+        // Readers count and report these; here they are only made harmless (NaN/Inf → 0, far out of
+        // range → clamped), so no input given to the library can overflow the spectra.
+        var repairs = SampleRepairs()
+        if !samples.isEmpty { input.withUnsafeMutableBufferPointer { repairs.repair($0.baseAddress! + start, count: samples.count) } }
         received += samples.count
         // Frame t ends at sample (t + 1)·hop: frames 0 ..< received / hop are complete, and the ones
         // `lag` frames behind them are masked and added.
@@ -513,8 +518,8 @@ public final class CleaningPipeline {
     }
 }
 
-/// X ← X · max((Sᵖ / (Sᵖ + Nᵖ))ᵞ, floor); where both estimates vanish the gain is the floor, never
-/// NaN. The ratio is written over `speech` first (it is not needed afterwards), then shaped by γ,
+/// X ← X · max((Sᵖ / (Sᵖ + Nᵖ))ᵞ, floor); where both estimates vanish (or are not numbers) the gain
+/// is the floor, never NaN. The ratio is written over `speech` first (it is not needed afterwards), then shaped by γ,
 /// then applied: each pass a plain loop, with the common powers spelled out (powf costs ~1 s on a
 /// 10-minute file).
 func applyMask(speech s: UnsafeMutablePointer<Float>, noise n: UnsafePointer<Float>, power p: Float, exponent: Float, floor: Float,
@@ -535,7 +540,10 @@ func applyMask(speech s: UnsafeMutablePointer<Float>, noise n: UnsafePointer<Flo
     default: for i in 0..<count { s[i] = powf(s[i], exponent) }
     }
     for i in 0..<count {
-        let g = max(s[i], floor)
+        // The last guard: a gain is in [floor, 1] whatever the estimates were (NaN from a
+        // pathological dictionary included), so finite input can only give finite output.
+        let m = s[i]
+        let g = m >= floor ? min(m, 1) : floor
         re[i] *= g
         im[i] *= g
     }

@@ -105,7 +105,7 @@ public enum DictionaryTrainer {
         var seconds = 0.0
         for file in files {
             let (audio, info) = try AudioFile.read(file)
-            if info.nonFiniteSamples > 0 { warning("'\(file)': \(info.nonFiniteSamples) NaN/Inf samples treated as 0") }
+            if let message = info.repairs.warning(for: file) { warning(message) }
             seconds += audio.duration
             let mono = try Resampler.resample(audio.mixedDown(), from: audio.sampleRate, to: options.sampleRate)
             storage += try trainingFrames(mono, options: options).storage

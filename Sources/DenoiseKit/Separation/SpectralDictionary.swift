@@ -158,11 +158,11 @@ public struct SpectralDictionary: Sendable, Equatable {
         return data
     }
 
-    /// Writes the file atomically (temporary file, then rename).
+    /// Writes the file atomically (temporary file, then rename; a device is written in place).
     public func write(to path: String) throws(DenoiseError) {
         let bytes = encoded()
-        try AtomicOutput.write(to: path) { temporary throws(DenoiseError) in
-            do { try bytes.write(to: URL(fileURLWithPath: temporary)) } catch {
+        try AtomicOutput.write(to: path) { (destination, _) throws(DenoiseError) in
+            do { try bytes.write(to: URL(fileURLWithPath: destination)) } catch {
                 throw .unwritableOutput(path: path, reason: (error as NSError).localizedDescription)
             }
         }
@@ -201,8 +201,9 @@ public struct SpectralDictionary: Sendable, Equatable {
         guard metadata["format"] == formatName else {
             throw fail("metadata format is '\(metadata["format"] ?? "missing")', expected '\(formatName)'")
         }
-        if let v = metadata["version"], let n = Int(v), n > formatVersion {
-            throw fail("format version \(n) is newer than this program reads (\(formatVersion))")
+        if let v = metadata["version"] {
+            guard let n = Int(v), n >= 1 else { throw fail("metadata 'version' = '\(v)' is not a positive integer") }
+            if n > formatVersion { throw fail("format version \(n) is newer than this program reads (\(formatVersion))") }
         }
         /// Reads tensor `name` as a non-negative finite [rows × cols] matrix.
         func matrix(_ name: String, rows expectedRows: Int? = nil) throws(DenoiseError) -> Matrix {
@@ -216,11 +217,14 @@ public struct SpectralDictionary: Sendable, Equatable {
             }
             guard let offsets = tensor["data_offsets"] as? [Int], offsets.count == 2 else { throw fail("tensor \(name) has no data_offsets") }
             let (rows, cols) = (shape[0], shape[1])
-            guard rows <= 1 << 20, cols <= 1 << 20, offsets[0] >= 0, offsets[1] - offsets[0] == rows * cols * width else {
-                throw fail("tensor \(name) of shape [\(rows), \(cols)] does not match its data offsets \(offsets)")
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= Int.max - headerEnd else {
+                throw fail("tensor \(name) has impossible data offsets \(offsets)")
             }
             guard headerEnd + offsets[1] <= bytes.count else {
-                throw fail("the data ends at byte \(headerEnd + offsets[1]) but the file has \(bytes.count) bytes (truncated)")
+                throw fail("tensor \(name)'s data ends at byte \(headerEnd + offsets[1]) but the file has \(bytes.count) bytes (truncated)")
+            }
+            guard rows <= 1 << 20, cols <= 1 << 20, offsets[1] - offsets[0] == rows * cols * width else {
+                throw fail("tensor \(name) of shape [\(rows), \(cols)] does not match its data offsets \(offsets)")
             }
             if let expectedRows, rows != expectedRows {
                 throw fail("tensor \(name) has \(rows) rows, expected \(expectedRows)")
@@ -265,6 +269,17 @@ public struct SpectralDictionary: Sendable, Equatable {
         guard (1000...768_000).contains(sampleRate) else { throw fail("sample_rate \(sampleRate) is out of range") }
         let exponent = try float("spectrum_exponent", default: 1)
         guard exponent > 0, exponent <= 4 else { throw fail("spectrum_exponent \(exponent) is out of range") }
+        // Every value the run takes from the file is checked here, so that a bad one is named with
+        // the file rather than trapping later (β outside [0, 2] has no update rule).
+        let beta = try float("beta", default: 1)
+        guard (0...2).contains(beta) else { throw fail("metadata 'beta' = \(beta) is outside [0, 2]") }
+        let sparsity = try float("sparsity", default: 0)
+        guard sparsity >= 0 else { throw fail("metadata 'sparsity' = \(sparsity) is negative") }
+        let iterations = metadata["iterations"] == nil ? 0 : try int("iterations")
+        guard iterations >= 0 else { throw fail("metadata 'iterations' = \(iterations) is negative") }
+        if metadata["rank"] != nil, try int("rank") != atoms.cols {
+            throw fail("metadata 'rank' = \(metadata["rank"]!) but tensor W has \(atoms.cols) atoms")
+        }
 
         var maskBases: MaskBases?
         if header["W_mask"] != nil {
@@ -303,8 +318,7 @@ public struct SpectralDictionary: Sendable, Equatable {
                              "mask_context_past", "mask_context_future", "solve_layers"]
         return SpectralDictionary(
             atoms: atoms, kind: kind, sampleRate: sampleRate, stft: stft, spectrumExponent: exponent,
-            beta: try float("beta", default: 1), sparsity: try float("sparsity", default: 0),
-            iterations: Int(metadata["iterations"] ?? "") ?? 0,
+            beta: beta, sparsity: sparsity, iterations: iterations,
             extraMetadata: metadata.filter { !standard.contains($0.key) }, origin: path, maskBases: maskBases)
     }
 

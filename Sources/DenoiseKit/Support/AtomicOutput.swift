@@ -4,23 +4,71 @@ import Foundation
 /// when complete, so a failed or interrupted run never leaves a partial file and never damages an
 /// existing one (rename within a folder is atomic).
 public enum AtomicOutput {
-    /// Fails now, with the reason, if `path` could not be written later: lets a long job check its
-    /// output before it starts.
-    public static func checkWritable(_ path: String) throws(DenoiseError) {
-        unlink(try createTemporaryFile(besides: path))
+    /// Where an output goes.
+    public enum Target: Equatable, Sendable {
+        /// A regular file, or a name that does not exist yet: written to a temporary file beside it
+        /// and renamed into place (symbolic links resolved, so the file they point to is replaced).
+        case file(String)
+        /// A character or block device, or a FIFO (`/dev/null`, `/dev/full`, a terminal, a named
+        /// pipe, `/dev/stdout` on a pipe): written in place, as it is produced; renaming a file onto
+        /// it would replace the device node.
+        case device(String)
+
+        public var isDevice: Bool { if case .device = self { true } else { false } }
     }
 
-    /// Creates an empty temporary file beside `path`, lets `body` fill it, then renames it onto
-    /// `path`. The temporary file is removed on any failure. An existing target keeps its permissions.
-    static func write(to path: String, _ body: (_ temporary: String) throws(DenoiseError) -> Void) throws(DenoiseError) {
-        let temporary = try createTemporaryFile(besides: path)
+    /// What `path` is as an output; anything but a regular file, a device, a FIFO or a new name
+    /// (a folder, a socket, a dangling symbolic link) is refused.
+    public static func target(for path: String) throws(DenoiseError) -> Target {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            var link = stat()
+            if errno == ENOENT, lstat(path, &link) == 0 {
+                throw .unwritableOutput(path: path, reason: "it is a symbolic link to a file that does not exist")
+            }
+            return .file(path)
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return .file(URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+        case S_IFCHR, S_IFBLK, S_IFIFO: return .device(path)
+        case S_IFDIR: throw .unwritableOutput(path: path, reason: "it is a directory")
+        default: throw .unwritableOutput(path: path, reason: "it is neither a regular file nor a device or named pipe")
+        }
+    }
+
+    /// Whether `a` and `b` name the same file: the same device and inode when both exist (a hard
+    /// link or a symbolic link to the other counts), else the same path once resolved.
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        if stat(a, &sa) == 0, stat(b, &sb) == 0 { return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino }
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).resolvingSymlinksInPath().standardized.path }
+        return resolved(a) == resolved(b)
+    }
+
+    /// Fails now, with the reason, if `path` could not be written later: lets a long job check its
+    /// output before it starts. A device is not opened here (a named pipe would block).
+    public static func checkWritable(_ path: String) throws(DenoiseError) {
+        guard case .file(let file) = try target(for: path) else { return }
+        unlink(try createTemporaryFile(besides: file, reportedAs: path))
+    }
+
+    /// Writes `path` through `body`, which gets the path to write and whether it is a device. A file
+    /// is written to an empty temporary file beside it, then renamed onto it; the temporary file is
+    /// removed on any failure, and an existing target keeps its permissions. A device is written in
+    /// place.
+    static func write(to path: String, _ body: (_ destination: String, _ isDevice: Bool) throws(DenoiseError) -> Void) throws(DenoiseError) {
+        guard case .file(let file) = try target(for: path) else {
+            try body(path, true)
+            return
+        }
+        let temporary = try createTemporaryFile(besides: file, reportedAs: path)
         let slot = PendingFiles.add(temporary)
         defer { PendingFiles.remove(slot) }
         do throws(DenoiseError) {
-            try body(temporary)
+            try body(temporary, false)
             var existing = stat()
-            if stat(path, &existing) == 0 { chmod(temporary, existing.st_mode & 0o7777) }
-            guard rename(temporary, path) == 0 else {
+            if stat(file, &existing) == 0 { chmod(temporary, existing.st_mode & 0o7777) }
+            guard rename(temporary, file) == 0 else {
                 throw .unwritableOutput(path: path, reason: String(cString: strerror(errno)))
             }
         } catch {
@@ -49,25 +97,36 @@ public enum AtomicOutput {
         sigprocmask(SIG_UNBLOCK, &unblock, nil)
     }
 
-    private static func createTemporaryFile(besides path: String) throws(DenoiseError) -> String {
+    /// The longest file name the folders here take (NAME_MAX on Linux).
+    static let nameLimit = 255
+
+    /// `.NAME.PID.RANDOM.tmp` for `name`, with NAME shortened (at a character boundary) so that the
+    /// whole fits `nameLimit` bytes whenever `name` itself does.
+    static func temporaryName(for name: String, pid: Int32 = getpid(), random: UInt32 = .random(in: 0...UInt32.max)) -> String {
+        let suffix = ".\(pid).\(random).tmp"
+        var stem = name
+        while 1 + stem.utf8.count + suffix.utf8.count > nameLimit, !stem.isEmpty { stem.removeLast() }
+        return "." + stem + suffix
+    }
+
+    private static func createTemporaryFile(besides path: String, reportedAs reported: String) throws(DenoiseError) -> String {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .unwritableOutput(path: path, reason: "the folder '\(dir)' does not exist")
+            throw .unwritableOutput(path: reported, reason: "the folder '\(dir)' does not exist")
         }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw .unwritableOutput(path: path, reason: "it is a directory")
+        guard url.lastPathComponent.utf8.count <= nameLimit else {
+            throw .unwritableOutput(path: reported, reason: "the file name is longer than \(nameLimit) bytes")
         }
-        let name = ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(name).path
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(temporaryName(for: url.lastPathComponent)).path
         // Creating the file here, exclusively, is the real test of the folder (access() says yes to
         // root on read-only or virtual file systems).
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else {
             let reason = errno == EACCES || errno == EPERM || errno == EROFS
                 ? "the folder '\(dir)' is not writable" : "cannot create a file in '\(dir)' (\(String(cString: strerror(errno))))"
-            throw .unwritableOutput(path: path, reason: reason)
+            throw .unwritableOutput(path: reported, reason: reason)
         }
         close(fd)
         return temporary
