@@ -19,8 +19,7 @@ func row(_ name: String, _ value: String) { print(name.padding(toLength: 58, wit
 
 /// Speech-like test audio: harmonic tones with moving pitch, switching like syllables, in noise.
 /// Written in chunks: a 3-hour file never sits in memory.
-func makeAudio(seconds: Int, path: String) throws {
-    let rate = 16000
+func makeAudio(seconds: Int, path: String, rate: Int = 16000) throws {
     try AudioFile.writeStreaming(to: path, sampleRate: rate, channels: 1, like: .wav(.s16)) { (writer) throws(DenoiseError) in
         var rng = SeededGenerator(seed: 1)
         var chunk = [Float](repeating: 0, count: rate)
@@ -126,6 +125,13 @@ let r = timedRun(["run", tenMinutes, "-o", out, "--iterations", "100", "--bands"
 row("run, setting R, \(minutes)-minute file, whole process", String(format: "RTF %.4f (%.2f× the bound), %.1f s", r.seconds / Double(60 * minutes), r.seconds / Double(60 * minutes) / boundRTF, r.seconds))
 let d = timedRun(["run", tenMinutes, "-o", out, "-q"])
 row("run, defaults, \(minutes)-minute file, whole process", String(format: "RTF %.4f (%.0f× real time), %.1f s, %.0f MB", d.seconds / Double(60 * minutes), Double(60 * minutes) / d.seconds, d.seconds, d.peakMB))
+
+// The same at 48 kHz: the model's band plus the band above it (resampling and the upper band's suppressor).
+let fullBand = work.appendingPathComponent("speech-\(minutes)min-48k.wav").path
+try makeAudio(seconds: 60 * minutes, path: fullBand, rate: 48000)
+let f = timedRun(["run", fullBand, "-o", out, "-q"])
+row("run, defaults, \(minutes)-minute file at 48 kHz, whole process", String(format: "RTF %.4f (%.0f× real time), %.1f s, %.0f MB", f.seconds / Double(60 * minutes), Double(60 * minutes) / f.seconds, f.seconds, f.peakMB))
+try? FileManager.default.removeItem(atPath: fullBand)
 
 // 3. Training throughput: KL NMF on a spectrogram of the generated audio (rank 64).
 do {

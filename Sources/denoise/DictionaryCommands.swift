@@ -19,6 +19,8 @@ struct Inspect: ParsableCommand {
             let d = try SpectralDictionary.load(path)
             var fields = d.metadata
             fields["shape"] = "[\(d.bins), \(d.rank)]"
+            // What the atoms cover, and what happens to the rest of a faster input's band.
+            fields["band"] = "0-\(d.sampleRate / 2) Hz; inputs above \(d.sampleRate) Hz keep the band above it, cleaned by a statistical suppressor (no atoms)"
             fields["path"] = path
             if json {
                 let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .prettyPrinted])

@@ -4,15 +4,15 @@ import Testing
 
 /// `denoise run - -o -`: standard input to standard output, as the audio arrives.
 @Suite struct StreamTests {
-    /// 3 s of tones in noise, 16 kHz mono, written as a 16-bit WAV file.
-    static func noisyFile(in dir: URL) throws -> String {
+    /// 3 s of tones in noise, mono at `rate`, written as a 16-bit WAV file.
+    static func noisyFile(in dir: URL, rate: Int = 16000) throws -> String {
         var rng = SeededGenerator(seed: 21)
-        let x = (0..<48000).map { i -> Float in
-            let tone: Float = i % 8000 < 5000 ? 0.3 * Float(sin(Double(i) * 0.09)) : 0
+        let x = (0..<(3 * rate)).map { i -> Float in
+            let tone: Float = i % (rate / 2) < rate * 5 / 16 ? 0.3 * Float(sin(Double(i) * 1440 / Double(rate))) : 0
             return tone + 0.05 * (2 * rng.nextUnitFloat() - 1)
         }
-        let path = dir.appendingPathComponent("noisy.wav").path
-        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: x), to: path, like: .wav(.s16))
+        let path = dir.appendingPathComponent("noisy-\(rate).wav").path
+        try AudioFile.write(AudioBuffer(sampleRate: rate, mono: x), to: path, like: .wav(.s16))
         return path
     }
 
@@ -99,23 +99,26 @@ import Testing
     }
 
     /// Output arrives while input is still coming: half the input in, and all but one window plus
-    /// one hop and the mask's 5 frames of future context comes out before the rest is written.
-    @Test func outputFollowsInputWithinOneWindowAndTheMaskContext() throws {
+    /// one hop and the mask's 5 frames of future context (160 ms) comes out before the rest is
+    /// written; at 48 kHz the rate conversions add at most 20 ms, and the band above 8 kHz nothing.
+    @Test(arguments: [16000, 48000])
+    func outputFollowsInputWithinOneWindowAndTheMaskContext(rate: Int) throws {
         let process = Process()
         process.executableURL = denoiseBinary
-        process.arguments = ["run", "-", "-o", "-", "--format", "s16", "--sample-rate", "16000"]
+        process.arguments = ["run", "-", "-o", "-", "--format", "s16", "--sample-rate", String(rate)]
         let stdin = Pipe(), stdout = Pipe()
         (process.standardInput, process.standardOutput) = (stdin, stdout)
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        let half = 16000
+        let half = rate
         var rng = SeededGenerator(seed: 5)
         let bytes = (0..<(2 * half)).flatMap { _ -> [UInt8] in
             let s = Int16((2 * rng.nextUnitFloat() - 1) * 3000)
             return [UInt8(truncatingIfNeeded: s), UInt8(truncatingIfNeeded: s >> 8)]
         }
         stdin.fileHandleForWriting.write(Data(bytes[..<(2 * half)]))
-        let expectedSoon = 2 * (half - 1024 - 256 - 5 * 256)
+        let latency = (1024 + 256 + 5 * 256) * rate / 16000 + (rate == 16000 ? 0 : rate / 50)
+        let expectedSoon = 2 * (half - latency)
         let received = LockedData()
         let reader = Thread {
             while received.count < expectedSoon {
@@ -135,6 +138,17 @@ import Testing
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(received.count + rest.count == bytes.count)
+    }
+
+    /// At 48 kHz too (the band above 8 kHz included), a stream is cleaned as its file would be.
+    @Test func wavStreamAt48kHzGivesTheFileModeOutput() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Self.noisyFile(in: dir, rate: 48000)
+        let expected = try Self.fileModeOutput(input, in: dir)
+        let (status, out, err) = try Self.piped(["run", "-", "-o", "-"], input: try Data(contentsOf: URL(fileURLWithPath: input)))
+        #expect(status == 0 && err.isEmpty, "\(err)")
+        Self.expectSame(Self.samples(out, from: 44), expected)
     }
 
     @Test func streamUsageErrors() throws {
