@@ -126,6 +126,21 @@ func withDeclaredLength(_ flac: [UInt8], _ total: UInt64) -> [UInt8] {
         let a = Self.int24(Self.wavData(streamed)), b = Self.int24(Self.wavData(try Data(contentsOf: URL(fileURLWithPath: regular))))
         #expect(a.count == 16000 && a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1 })
 
+        // /dev/stdout redirected to a file: that open file is written, not a new one renamed over it.
+        let redirected = s.path("stdout.wav")
+        FileManager.default.createFile(atPath: redirected, contents: nil)
+        let inode = { () -> ino_t in var st = stat(); stat(redirected, &st); return st.st_ino }
+        let before = inode()
+        let process = Process()
+        process.executableURL = denoiseBinary
+        process.arguments = ["run", s.input, "-o", "/dev/stdout"] + dictionaries
+        process.standardOutput = FileHandle(forWritingAtPath: redirected)
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(inode() == before)
+        #expect(try AudioFile.read(redirected).0.frameCount == 16000)
+
         // A symbolic link to a file: the file it points to is replaced, the link stays.
         let link = s.path("link.wav"), target = try s.write(Data("old".utf8), to: "target.wav")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)

@@ -28,6 +28,9 @@ public enum AtomicOutput {
             }
             return .file(path)
         }
+        // /dev/stdout, /dev/fd/N, /proc/self/fd/N name an open descriptor, whatever it points to
+        // (a file the shell redirected to included): written in place, never renamed over.
+        if path.hasPrefix("/dev/") || path.hasPrefix("/proc/") { return .device(path) }
         switch st.st_mode & S_IFMT {
         case S_IFREG: return .file(URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
         case S_IFCHR, S_IFBLK, S_IFIFO: return .device(path)
