@@ -43,43 +43,58 @@ import Testing
         #expect(bytes.count == 8 + headerLength + 72)
     }
 
-    /// Mask bases are kept and stored at bfloat16 precision (ties to even) and read back equal; files
-    /// with F32 mask bases, as written before, are still read.
-    @Test func maskBasesAreStoredInBFloat16AndF32IsStillRead() throws {
-        #expect(bfloat16Bits(1) == 0x3F80)
-        #expect(bfloat16Bits(Float(bitPattern: 0x3F80_8000)) == 0x3F80)  // a tie stays even
-        #expect(bfloat16Bits(Float(bitPattern: 0x3F81_8000)) == 0x3F82)  // a tie from odd goes up
-        #expect(bfloat16Bits(Float(bitPattern: 0x3F80_8001)) == 0x3F81)
+    /// Mask bases are kept and stored in F16 with power-of-two row scales (a dtype numpy reads) and
+    /// read back equal, tiny rows included; files with F32 mask bases, and with the BF16 ones written
+    /// before, are still read.
+    @Test func maskBasesAreStoredInScaledF16AndF32AndBF16AreStillRead() throws {
         var d = Self.sample()
         let bins = d.atoms.rows
-        let noise = randomMatrix(rows: bins, cols: 3, seed: 5), speech = randomMatrix(rows: bins, cols: 4, seed: 6)
+        var noise = randomMatrix(rows: bins, cols: 3, seed: 5)
+        for c in 0..<3 { noise[7, c] *= 1e-12 }  // a row far below F16's range unscaled
+        let speech = randomMatrix(rows: bins, cols: 4, seed: 6)
         d.maskBases = .init(noise: noise, speech: speech, speechFingerprint: "f")
-        #expect(d.maskBases!.noise.storage.allSatisfy { $0.bitPattern & 0xFFFF == 0 })
-        #expect(zip(d.maskBases!.noise.storage, noise.storage).allSatisfy { abs($0 - $1) <= $1 / 256 })
+        #expect(zip(d.maskBases!.noise.storage, noise.storage).allSatisfy { abs($0 - $1) <= $1 / 2048 || $1 < 1e-4 })
+        #expect((0..<3).allSatisfy { abs(d.maskBases!.noise[7, $0] - noise[7, $0]) <= noise[7, $0] / 2048 })
         var back = try SpectralDictionary.decode(d.encoded())
         back.origin = nil
         #expect(back == d)
-        #expect(d.encoded().count < 8 + 4 * bins * 3 + 2 * bins * 7 + 1000)
+        #expect(d.encoded().count < 8 + 4 * bins * 3 + 2 * bins * 7 + 8 * bins + 1000)
+        let header = String(decoding: d.encoded(), as: UTF8.self)
+        #expect(header.contains("\"W_mask\":{\"data_offsets\"") && header.contains("\"dtype\":\"F16\"") && header.contains("W_mask_scale"))
 
-        // The same dictionary with every tensor in F32, written by hand.
-        var header: [String: Any] = ["__metadata__": d.metadata]
-        var payload: [Float] = [], offset = 0
-        for (name, m) in [("W", d.atoms), ("W_mask", noise), ("W_mask_speech", speech)] {
-            header[name] = ["dtype": "F32", "shape": [m.rows, m.cols], "data_offsets": [offset, offset + 4 * m.count]] as [String: Any]
-            offset += 4 * m.count
-            payload += m.transposed().storage
+        // The same dictionary with the mask bases in F32, then in BF16 (the high half of a float), written by hand.
+        for dtype in ["F32", "BF16"] {
+            var header: [String: Any] = ["__metadata__": d.metadata]
+            var payload = Data(), offset = 0
+            for (name, m) in [("W", d.atoms), ("W_mask", noise), ("W_mask_speech", speech)] {
+                let half = name != "W" && dtype == "BF16"
+                let size = (half ? 2 : 4) * m.count
+                header[name] = ["dtype": half ? "BF16" : "F32", "shape": [m.rows, m.cols], "data_offsets": [offset, offset + size]] as [String: Any]
+                offset += size
+                let rowMajor = m.transposed().storage
+                if half {
+                    rowMajor.map { UInt16($0.bitPattern >> 16).littleEndian }.withUnsafeBytes { payload.append(contentsOf: $0) }
+                } else {
+                    rowMajor.map { $0.bitPattern.littleEndian }.withUnsafeBytes { payload.append(contentsOf: $0) }
+                }
+            }
+            let json = try JSONSerialization.data(withJSONObject: header)
+            var file = Data()
+            withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
+            file.append(json)
+            file.append(payload)
+            var old = try SpectralDictionary.decode(file)
+            old.origin = nil
+            if dtype == "F32" {
+                #expect(old == d)
+            } else {
+                func truncated(_ m: Matrix) -> Matrix { Matrix(rows: m.rows, cols: m.cols, storage: m.storage.map { Float(bitPattern: $0.bitPattern & 0xFFFF_0000) }) }
+                #expect(old.maskBases == .init(noise: truncated(noise), speech: truncated(speech), speechFingerprint: "f"))
+            }
         }
-        let json = try JSONSerialization.data(withJSONObject: header)
-        var file = Data()
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(json)
-        payload.map { $0.bitPattern.littleEndian }.withUnsafeBytes { file.append(contentsOf: $0) }
-        var old = try SpectralDictionary.decode(file)
-        old.origin = nil
-        #expect(old == d)
     }
 
-    /// Solve layers round-trip in BF16; a layer count that does not fit the tensor is refused.
+    /// Solve layers round-trip in scaled F16; a layer count that does not fit the tensor is refused.
     @Test func solveLayersRoundTripAndAreChecked() throws {
         var d = Self.sample()
         let bins = d.atoms.rows, rank = d.rank
@@ -128,7 +143,7 @@ import Testing
         #expect(reason(badJSON) == "invalid dictionary 'x': the header is not valid JSON")
         #expect(reason(Self.withHeader(d) { h in
             var w = h["W"] as! [String: Any]; w["dtype"] = "F64"; h["W"] = w
-        }) == "invalid dictionary 'x': tensor W has dtype F64, expected F32 or BF16")
+        }) == "invalid dictionary 'x': tensor W has dtype F64, expected F32, F16 or BF16")
         #expect(reason(Self.withHeader(d) { h in
             var w = h["W"] as! [String: Any]; w["shape"] = [32, 3]; h["W"] = w
         })?.contains("does not match its data offsets") == true)

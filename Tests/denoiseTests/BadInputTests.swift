@@ -177,7 +177,7 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
             (s.path("missing.safetensors"), "invalid dictionary '\(s.path("missing.safetensors"))': no such file"),
             (truncated, "invalid dictionary '\(truncated)': tensor W's data ends at byte 4400 but the file has 4300 bytes (truncated)"),
             (badJSON, "invalid dictionary '\(badJSON)': the header is not valid JSON"),
-            (dtype, "invalid dictionary '\(dtype)': tensor W has dtype F64, expected F32 or BF16"),
+            (dtype, "invalid dictionary '\(dtype)': tensor W has dtype F64, expected F32, F16 or BF16"),
             (shape, "invalid dictionary '\(shape)': tensor W of shape [512, 2] does not match its data offsets [0, 4104]"),
             (rate, "dictionaries disagree on sample_rate: speech dictionary '\(s.speech)' has 16000, noise dictionary '\(rate)' has 22050"),
             (fft, "dictionaries disagree on n_fft: speech dictionary '\(s.speech)' has 1024, noise dictionary '\(fft)' has 512"),

@@ -7,7 +7,8 @@ import Foundation
 /// `__metadata__` strings (see `metadata`). Python reads it with `safetensors.numpy.load_file`.
 ///
 /// A noise dictionary may also carry discriminatively trained reconstruction bases for the mask
-/// (`W_mask` [bins, rank] and `W_mask_speech` [bins, speech rank]), valid together with the speech
+/// (`W_mask` [bins, rank·context frames] and `W_mask_speech` [bins, speech rank·context frames]) and
+/// solve layers (`W_layers` [solve bands, (speech rank + rank)·layers]), F16 with row scales, valid together with the speech
 /// dictionary whose fingerprint is stored in `mask_speech_fingerprint`.
 public struct SpectralDictionary: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case speech, noise }
@@ -51,16 +52,15 @@ public struct SpectralDictionary: Sendable, Equatable {
         /// Layers of `layers`: each has a column per speech atom and per atom of this dictionary.
         public var layerCount: Int { layers.map { $0.cols / ((speech.cols + noise.cols) / context.frames) } ?? 0 }
 
-        /// The bases are kept at bfloat16 precision, as the file stores them, so a dictionary equals
-        /// what its file reads back. BF16 halves the shipped files; outputs agree with F32 bases to
-        /// 67-74 dB SNR (4 steps of 16-bit audio at most, measured on dev pairs).
+        /// The bases are kept at the precision the file stores them in (`Matrix.halfPrecision`), so a
+        /// dictionary equals what its file reads back.
         public init(noise: Matrix, speech: Matrix, speechFingerprint: String, context: MaskContext = MaskContext(),
                     layers: Matrix? = nil) {
-            self.noise = noise.roundedToBFloat16()
-            self.speech = speech.roundedToBFloat16()
+            self.noise = noise.roundedToHalfPrecision()
+            self.speech = speech.roundedToHalfPrecision()
             self.speechFingerprint = speechFingerprint
             self.context = context
-            self.layers = layers?.roundedToBFloat16()
+            self.layers = layers?.roundedToHalfPrecision()
         }
 
     }
@@ -123,11 +123,15 @@ public struct SpectralDictionary: Sendable, Equatable {
     // MARK: - Writing
 
     /// The tensors stored, by name, with their element type: the atoms in F32 (the fingerprint is
-    /// taken on them), the mask bases in BF16.
-    var tensors: [(name: String, matrix: Matrix, bfloat16: Bool)] {
+    /// taken on them); the mask bases and solve layers in F16, each row divided by the power of two
+    /// `NAME_scale` [rows, 1] (F32) holds (see `Matrix.halfPrecision`).
+    var tensors: [(name: String, matrix: Matrix, half: Bool)] {
+        let halves = [("W_mask", maskBases?.noise), ("W_mask_speech", maskBases?.speech), ("W_layers", maskBases?.layers)]
         var t = [("W", atoms, false)]
-        if let maskBases { t += [("W_mask", maskBases.noise, true), ("W_mask_speech", maskBases.speech, true)] }
-        if let layers = maskBases?.layers { t.append(("W_layers", layers, true)) }
+        for case let (name, m?) in halves {
+            let (values, scale) = m.halfPrecision()
+            t += [(name, values, true), (name + "_scale", scale, false)]
+        }
         return t
     }
 
@@ -135,9 +139,9 @@ public struct SpectralDictionary: Sendable, Equatable {
     public func encoded() -> Data {
         var header: [String: Any] = ["__metadata__": metadata]
         var offset = 0
-        for (name, m, bfloat16) in tensors {
-            let size = m.count * (bfloat16 ? 2 : 4)
-            header[name] = ["dtype": bfloat16 ? "BF16" : "F32", "shape": [m.rows, m.cols], "data_offsets": [offset, offset + size]] as [String: Any]
+        for (name, m, half) in tensors {
+            let size = m.count * (half ? 2 : 4)
+            header[name] = ["dtype": half ? "F16" : "F32", "shape": [m.rows, m.cols], "data_offsets": [offset, offset + size]] as [String: Any]
             offset += size
         }
         var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
@@ -146,11 +150,11 @@ public struct SpectralDictionary: Sendable, Equatable {
         var data = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(json)
-        for (_, m, bfloat16) in tensors {
+        for (_, m, half) in tensors {
             // Row-major [rows, cols] = our column-major storage transposed.
             let rowMajor = m.transposed().storage
-            if bfloat16 {
-                rowMajor.map { bfloat16Bits($0).littleEndian }.withUnsafeBytes { data.append(contentsOf: $0) }
+            if half {
+                rowMajor.map { Float16($0).bitPattern.littleEndian }.withUnsafeBytes { data.append(contentsOf: $0) }
             } else {
                 rowMajor.map { $0.bitPattern.littleEndian }.withUnsafeBytes { data.append(contentsOf: $0) }
             }
@@ -208,8 +212,8 @@ public struct SpectralDictionary: Sendable, Equatable {
         /// Reads tensor `name` as a non-negative finite [rows × cols] matrix.
         func matrix(_ name: String, rows expectedRows: Int? = nil) throws(DenoiseError) -> Matrix {
             guard let tensor = header[name] as? [String: Any] else { throw fail("no tensor named '\(name)'") }
-            guard let dtype = tensor["dtype"] as? String, dtype == "F32" || dtype == "BF16" else {
-                throw fail("tensor \(name) has dtype \(tensor["dtype"].map { "\($0)" } ?? "missing"), expected F32 or BF16")
+            guard let dtype = tensor["dtype"] as? String, ["F32", "F16", "BF16"].contains(dtype) else {
+                throw fail("tensor \(name) has dtype \(tensor["dtype"].map { "\($0)" } ?? "missing"), expected F32, F16 or BF16")
             }
             let width = dtype == "F32" ? 4 : 2
             guard let shape = tensor["shape"] as? [Int], shape.count == 2, shape[0] >= 1, shape[1] >= 1 else {
@@ -235,11 +239,20 @@ public struct SpectralDictionary: Sendable, Equatable {
                 for c in 0..<cols {
                     let o = base + width * (r * cols + c)
                     let low = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8
-                    // A bfloat16 is the high half of a float.
-                    let x = Float(bitPattern: width == 4 ? low | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24 : low << 16)
+                    // A bfloat16 (written before F16) is the high half of a float.
+                    let x = width == 4 ? Float(bitPattern: low | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
+                        : dtype == "F16" ? Float(Float16(bitPattern: UInt16(low))) : Float(bitPattern: low << 16)
                     guard x.isFinite, x >= 0 else { throw fail("\(name)[\(r), \(c)] = \(x) is not a finite non-negative number") }
                     m[r, c] = x
                 }
+            }
+            if dtype == "F16" {
+                // Rows were divided by powers of two to use F16's range: multiplied back exactly.
+                let scale = try matrix(name + "_scale", rows: rows)
+                guard scale.cols == 1, scale.storage.allSatisfy({ $0 > 0 && $0.significand == 1 }) else {
+                    throw fail("tensor \(name)_scale must be one column of powers of two")
+                }
+                for c in 0..<cols { for r in 0..<rows { m[r, c] *= scale[r, 0] } }
             }
             return m
         }
@@ -343,15 +356,35 @@ public struct MaskContext: Sendable, Equatable {
     }
 }
 
-/// The bfloat16 nearest to `x` (ties to even), as its 16 bits: the high half of a float.
-func bfloat16Bits(_ x: Float) -> UInt16 {
-    let bits = x.bitPattern
-    return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
-}
-
 extension Matrix {
-    /// Every entry rounded to the nearest bfloat16.
-    func roundedToBFloat16() -> Matrix {
-        Matrix(rows: rows, cols: cols, storage: storage.map { Float(bitPattern: UInt32(bfloat16Bits($0)) << 16) })
+    /// How the mask bases and solve layers are stored: each row divided by a power of two that puts
+    /// its largest entry just below 2^15, then rounded to IEEE half precision (F16, ties to even; a
+    /// dtype numpy reads, unlike the BF16 written before). The mask is a ratio of such rows, so what
+    /// matters is each entry against its row's largest: plain F16 flushes the tiny rows of sparse
+    /// bases to zero (a mask of 0/0; the discriminative test's KL went 19 k → 250 k); scaled, every
+    /// row keeps 11 bits down to 2·10⁻⁹ of its largest. Powers of two make the scaling exact both ways.
+    /// Returns the F16-exact values and the scales [rows × 1].
+    func halfPrecision() -> (values: Matrix, scale: Matrix) {
+        var scale = Matrix(rows: rows, cols: 1)
+        for r in 0..<rows {
+            var largest: Float = 0
+            for c in 0..<cols { largest = Swift.max(largest, storage[c * rows + r]) }
+            // 2^(⌈log₂ largest⌉ − 15): the row's largest entry lands in [2^14, 2^15], near the top of F16.
+            scale.storage[r] = largest > 0 && largest.isFinite
+                ? Float(sign: .plus, exponent: largest.exponent + (largest.significand > 1 ? 1 : 0) - 15, significand: 1) : 1
+        }
+        var values = self
+        for c in 0..<cols {
+            for r in 0..<rows { values.storage[c * rows + r] = Float(Float16(storage[c * rows + r] / scale.storage[r])) }
+        }
+        return (values, scale)
+    }
+
+    /// Every entry at the precision `halfPrecision` stores it in.
+    func roundedToHalfPrecision() -> Matrix {
+        let (values, scale) = halfPrecision()
+        var out = values
+        for c in 0..<cols { for r in 0..<rows { out.storage[c * rows + r] *= scale.storage[r] } }
+        return out
     }
 }
