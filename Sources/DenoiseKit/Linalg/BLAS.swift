@@ -23,6 +23,15 @@ enum BLAS {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
+
+    /// Runs `body` with OpenBLAS on `threads` threads, restoring the count however `body` ends:
+    /// work split between the cores by its own threads runs each product single-threaded.
+    static func withThreads<T, E: Error>(_ threads: Int, _ body: () throws(E) -> T) throws(E) -> T {
+        let saved = threadCount
+        threadCount = threads
+        defer { threadCount = saved }
+        return try body()
+    }
 }
 
 extension Matrix {

@@ -159,9 +159,10 @@ private struct Trainer {
     }
 
     mutating func run(progress: ((Int, Double) -> Void)?) -> NMFResult {
-        let saved = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = saved }
+        BLAS.withThreads(1) { runSingleThreaded(progress: progress) }
+    }
+
+    private mutating func runSingleThreaded(progress: ((Int, Double) -> Void)?) -> NMFResult {
         var cost = currentCost()
         var costs = [(iteration: 0, cost: cost)]
         progress?(0, cost)

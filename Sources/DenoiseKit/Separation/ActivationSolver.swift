@@ -65,16 +65,15 @@ final class ActivationSolver {
         precondition(n <= capacity)
         let parts = min(threads, n / 32)
         guard parts > 1 else { return solveColumns(v: v, frames: n, h: h, offset: 0) }
-        let saved = BLAS.threadCount
-        BLAS.threadCount = 1
         // Each worker reads the solver's constants and touches only its own columns.
         let shared = UnsafeSendable((solver: self, v: v, h: h))
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let (solver, v, h) = shared.value
-            let first = n * part / parts, last = n * (part + 1) / parts
-            solver.solveColumns(v: v + first * solver.bins, frames: last - first, h: h + first * solver.rank, offset: first)
+        BLAS.withThreads(1) {
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let (solver, v, h) = shared.value
+                let first = n * part / parts, last = n * (part + 1) / parts
+                solver.solveColumns(v: v + first * solver.bins, frames: last - first, h: h + first * solver.rank, offset: first)
+            }
         }
-        BLAS.threadCount = saved
     }
 
     /// `solve` on columns that use the scratch buffers' columns `offset ..< offset + frames`.

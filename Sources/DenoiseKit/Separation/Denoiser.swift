@@ -284,10 +284,7 @@ public final class Denoiser {
                 d.mask(columns: lo..<hi, speechBases: ws, noiseBases: wn, h: h, s: s, noise: nm, re: re, im: im)
             }
             if parts > 1 {
-                let saved = BLAS.threadCount
-                BLAS.threadCount = 1
-                DispatchQueue.concurrentPerform(iterations: parts) { mask($0) }
-                BLAS.threadCount = saved
+                BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: parts) { mask($0) } }
             } else {
                 mask(0)
             }

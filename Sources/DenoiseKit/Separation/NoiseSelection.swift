@@ -34,8 +34,7 @@ public enum NoiseSelection {
         let solo = single, shared = UnsafeSendable(v)
         let results = UnsafeSendable(UnsafeMutableBufferPointer<Double>.allocate(capacity: candidates.count))
         defer { results.value.deallocate() }
-        let saved = BLAS.threadCount
-        BLAS.threadCount = 1
+        BLAS.withThreads(1) {
         DispatchQueue.concurrentPerform(iterations: candidates.count) { i in
             var plain = candidates[i]
             plain.maskBases = nil
@@ -48,7 +47,7 @@ public enum NoiseSelection {
             let model = Matrix.product(Matrix.hstack([speech.atoms, plain.atoms]), h)
             results.value[i] = BetaDivergence(beta: speech.beta).cost(v, model) / Double(max(v.cols, 1))
         }
-        BLAS.threadCount = saved
+        }
         let costs = Array(results.value)
         let best = costs.indices.min { costs[$0] < costs[$1] } ?? 0
         return Choice(index: costs[best] < costs[0] ? best : 0, costs: costs)
