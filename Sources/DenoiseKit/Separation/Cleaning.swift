@@ -21,7 +21,8 @@ extension Denoiser {
     /// model's rate or above, fewer when many channels or a low rate (which the conversion to the
     /// model's rate multiplies) would make a step hold more samples at the model's rate. Memory then
     /// stays bounded by the step whatever the input (256 channels at 1 kHz took 1.9 GB with fixed
-    /// steps; the output does not depend on the step).
+    /// steps). Mono at 16 kHz keeps the fixed step; elsewhere the output equals the fixed step's to
+    /// float rounding (the solve's blocks split differently).
     func chunkFrames(sampleRate: Int, channels: Int) -> Int {
         let scaled = Self.chunkFrames * sampleRate / (self.sampleRate * channels)
         return min(Self.chunkFrames, max(scaled, 1024))

@@ -441,9 +441,9 @@ public final class DenoiserStream {
 }
 
 /// X ← X · max((Sᵖ / (Sᵖ + Nᵖ))ᵞ, floor); where both estimates vanish (or are not numbers) the gain
-/// is the floor, never NaN. The ratio is written over `speech` first (it is not needed afterwards), then shaped by γ,
-/// then applied: each pass a plain loop, with the common powers spelled out (powf costs ~1 s on a
-/// 10-minute file).
+/// is the floor, never NaN. The ratio is written over `speech` first (it is not needed afterwards),
+/// then shaped by γ, then applied: each pass a plain loop, with the common powers spelled out (powf
+/// costs ~1 s on a 10-minute file).
 func applyMask(speech s: UnsafeMutablePointer<Float>, noise n: UnsafePointer<Float>, power p: Float, exponent: Float, floor: Float,
                count: Int, re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
     let tiny = Float.leastNormalMagnitude
