@@ -15,9 +15,10 @@ struct Denoise: ParsableCommand {
               denoise run interview.wav -o interview-clean.wav
               denoise run lecture.flac -o lecture-clean.flac --noise street_traffic
               denoise train-noise fan-recordings/ -o fan.safetensors --rank 16
+              denoise separate video.wav -o parts/ --source speech=speech --source music=music.safetensors
             """,
         version: "0.1.0",
-        subcommands: [Run.self, TrainSpeech.self, TrainNoise.self, TrainDiscriminative.self, Eval.self, Inspect.self, ListDictionaries.self]
+        subcommands: [Run.self, Separate.self, Train.self, TrainSpeech.self, TrainNoise.self, TrainDiscriminative.self, Eval.self, Inspect.self, ListDictionaries.self]
     )
 
     /// Like `ParsableCommand.main()`, except that a usage error is one line on stderr,

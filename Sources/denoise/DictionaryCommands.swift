@@ -7,7 +7,7 @@ struct Inspect: ParsableCommand {
         abstract: "Print a dictionary's metadata and shape.",
         discussion: "Example:\n  denoise inspect Dictionaries/speech.safetensors --json")
 
-    @Argument(help: "A dictionary file or a shipped noise type.")
+    @Argument(help: "A dictionary file, 'speech', 'general' or a shipped noise type.")
     var dictionary: String
 
     @Flag(help: "Print JSON instead of text.")
@@ -15,7 +15,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let path = try ShippedDictionaries.resolveNoise(dictionary)
+            let path = try ShippedDictionaries.resolve(dictionary)
             let d = try SpectralDictionary.load(path)
             var fields = d.metadata
             fields["shape"] = "[\(d.bins), \(d.rank)]"
@@ -35,7 +35,7 @@ struct Inspect: ParsableCommand {
 struct ListDictionaries: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dictionaries",
-        abstract: "List the shipped dictionaries (names usable with 'run --noise NAME').",
+        abstract: "List the shipped dictionaries (names usable with 'run --noise NAME' and 'separate --source X=NAME').",
         discussion: "Example:\n  denoise dictionaries\n  denoise run noisy.wav -o clean.wav --noise street_traffic")
 
     func run() throws {

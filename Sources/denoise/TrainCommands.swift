@@ -10,7 +10,7 @@ struct TrainingArguments: ParsableArguments {
     @Option(name: .shortAndLong, help: "Where to write the dictionary (.safetensors).")
     var output: String
 
-    @Option(parsing: .unconditional, help: "Number of atoms (default: 64 for speech, 32 for noise).")
+    @Option(parsing: .unconditional, help: "Number of atoms (default: 64 for speech, 32 for other kinds).")
     var rank: Int?
 
     @Option(parsing: .unconditional, help: "Maximum NMF iterations.")
@@ -106,4 +106,33 @@ struct TrainNoise: ParsableCommand {
     @OptionGroup var arguments: TrainingArguments
 
     func run() throws { try arguments.train(kind: .noise, defaultRank: 32) }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Learn a dictionary of any kind of source (music, hum, a voice, an instrument) from recordings of it alone.",
+        discussion: """
+            The kind names what the atoms model; 'separate' takes dictionaries of any kinds. \
+            'train-speech' and 'train-noise' are this command with --kind speech and --kind noise.
+
+            Examples:
+              denoise train music-recordings/ -o music.safetensors --kind music --rank 64
+              denoise train hum.wav -o hum.safetensors --kind hum --rank 4
+            """)
+
+    @OptionGroup var arguments: TrainingArguments
+
+    @Option(help: "What the recordings are of: 1 to 64 letters, digits, '_' or '-' (e.g. music, hum, trumpet).")
+    var kind: String
+
+    func validate() throws {
+        if SpectralDictionary.Kind(rawValue: kind) == nil {
+            throw ValidationError("kind '\(kind)' must be 1 to 64 letters, digits, '_' or '-'")
+        }
+    }
+
+    func run() throws {
+        let kind = SpectralDictionary.Kind(rawValue: kind)!
+        try arguments.train(kind: kind, defaultRank: kind == .speech ? 64 : 32)
+    }
 }

@@ -151,8 +151,8 @@ import Testing
             var m = h["__metadata__"] as! [String: String]; m["n_fft"] = "128"; h["__metadata__"] = m
         }) == "invalid dictionary 'x': tensor W has 33 rows but n_fft 128 needs 65")
         #expect(reason(Self.withHeader(d) { h in
-            var m = h["__metadata__"] as! [String: String]; m["kind"] = "music"; h["__metadata__"] = m
-        }) == "invalid dictionary 'x': metadata 'kind' is 'music', expected 'speech' or 'noise'")
+            var m = h["__metadata__"] as! [String: String]; m["kind"] = "mu sic"; h["__metadata__"] = m
+        }) == "invalid dictionary 'x': metadata 'kind' is 'mu sic', expected a name such as 'speech', 'noise' or 'music'")
         #expect(reason(Self.withHeader(d) { h in h.removeValue(forKey: "__metadata__") })?.contains("__metadata__") == true)
     }
 

@@ -303,6 +303,19 @@ public enum AudioFile {
         }
     }
 
+    /// `writeStreaming` to several files at once: every one is created (as a temporary file) before
+    /// `body` runs and appears only if all of it succeeds.
+    public static func writeStreaming(to paths: [String], sampleRate: Int, channels: Int, like: AudioFormat? = nil,
+                                      _ body: ([AudioSink]) throws(DenoiseError) -> Void) throws(DenoiseError) {
+        func open(_ i: Int, _ sinks: [AudioSink]) throws(DenoiseError) {
+            guard i < paths.count else { return try body(sinks) }
+            try writeStreaming(to: paths[i], sampleRate: sampleRate, channels: channels, like: like) { (sink) throws(DenoiseError) in
+                try open(i + 1, sinks + [sink])
+            }
+        }
+        try open(0, [])
+    }
+
     /// Lower-case file extensions of the containers libsndfile can read here (e.g. "wav", "flac").
     public static let readableExtensions: Set<String> = {
         var names = Set(majorFormats().map(\.extension))

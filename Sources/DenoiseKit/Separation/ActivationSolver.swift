@@ -155,3 +155,24 @@ final class ActivationSolver {
         }
     }
 }
+
+extension ActivationSolver {
+    /// The run-time front end shared by denoising and separation: frames `first ..< first + n` of
+    /// `x` (its sample `origin` first) into `re`/`im`, their |X|^exponent floored into `v`, and their
+    /// activations into `h`, solved on `bands` (pooled through `pooled`) when given, else on every bin.
+    func analyzeAndSolve(_ x: UnsafeBufferPointer<Float>, origin: Int, firstFrame first: Int, count n: Int, stft: STFT,
+                         exponent: Float, bands: FrequencyBands?, re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>,
+                         v: UnsafeMutablePointer<Float>, pooled: UnsafeMutablePointer<Float>?, h: UnsafeMutablePointer<Float>) {
+        let count = stft.bins * n
+        stft.analyze(x, origin: origin, firstFrame: first, count: n, re: re, im: im)
+        spectralMagnitude(re: re, im: im, count: count, exponent: exponent, into: v)
+        let floor = BetaDivergence.floor
+        for i in 0..<count { v[i] = max(v[i], floor) }
+        if let bands, let pooled {
+            bands.pool(v, frames: n, into: pooled)
+            solve(v: pooled, frames: n, h: h)
+        } else {
+            solve(v: v, frames: n, h: h)
+        }
+    }
+}

@@ -24,8 +24,12 @@ extension Denoiser {
     /// steps). Mono at 16 kHz keeps the fixed step; elsewhere the output equals the fixed step's to
     /// float rounding (the solve's blocks split differently).
     func chunkFrames(sampleRate: Int, channels: Int) -> Int {
-        let scaled = Self.chunkFrames * sampleRate / (self.sampleRate * channels)
-        return min(Self.chunkFrames, max(scaled, 1024))
+        Self.chunkFrames(sampleRate: sampleRate, channels: channels, modelRate: self.sampleRate)
+    }
+
+    static func chunkFrames(sampleRate: Int, channels: Int, modelRate: Int) -> Int {
+        let scaled = chunkFrames * sampleRate / (modelRate * channels)
+        return min(chunkFrames, max(scaled, 1024))
     }
 
     /// Cleans everything `source` delivers into `sink` as it arrives (and the removed part, input
@@ -77,14 +81,9 @@ extension Denoiser {
         }
         // Each writer creates its temporary file before any work, so an output that cannot be
         // written fails at once, not after the whole file is cleaned.
-        try AudioFile.writeStreaming(to: output, sampleRate: rate, channels: channels, like: reader.format) { (cleaned) throws(DenoiseError) in
-            if let removed {
-                try AudioFile.writeStreaming(to: removed, sampleRate: rate, channels: channels, like: reader.format) { (r) throws(DenoiseError) in
-                    try run(cleaned, r)
-                }
-            } else {
-                try run(cleaned, nil)
-            }
+        try AudioFile.writeStreaming(to: [output] + (removed.map { [$0] } ?? []), sampleRate: rate, channels: channels,
+                                     like: reader.format) { (sinks) throws(DenoiseError) in
+            try run(sinks[0], sinks.count > 1 ? sinks[1] : nil)
         }
         return CleaningReport(sampleRate: rate, channelCount: channels, frameCount: frames,
                               format: reader.format, repairs: reader.repairs)

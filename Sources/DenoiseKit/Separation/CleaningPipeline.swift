@@ -67,9 +67,7 @@ public final class CleaningPipeline {
             pending[c] += cleaned.withUnsafeBufferPointer { fromModel[c].process($0) }
             pending[c] += fromModel[c].finish()
             // Rounding in the two conversions can be a sample off: keep the input's length exactly.
-            let wanted = consumedFrames - emittedFrames
-            if pending[c].count > wanted { pending[c].removeLast(pending[c].count - wanted) }
-            if pending[c].count < wanted { pending[c].append(contentsOf: repeatElement(0, count: wanted - pending[c].count)) }
+            pending[c].fit(count: consumedFrames - emittedFrames)
         }
         return drain(limit: consumedFrames)
     }
@@ -159,8 +157,7 @@ final class UpperBand {
         input += unsplit  // a sample the rounded conversions did not return has no lower part
         received += unsplit.count
         unsplit = []
-        if received > inputFrames { input.removeLast(received - inputFrames) }
-        if received < inputFrames { input += repeatElement(0, count: inputFrames - received) }
+        input.fit(count: input.count + inputFrames - received)
         received = inputFrames
         run(toFrame: stft.configuration.frameCount(samples: received), releaseTo: received)
     }

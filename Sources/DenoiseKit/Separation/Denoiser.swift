@@ -262,17 +262,9 @@ public final class Denoiser {
             let ws = pws.baseAddress!, wn = pwn.baseAddress!
             carry.restore(re: re, im: im, h: h)
             let newRe = re + lag * bins, newIm = im + lag * bins, newH = h + history * rank
-            stft.analyze(x, origin: inputOrigin, firstFrame: first, count: n, re: newRe, im: newIm)
-            spectralMagnitude(re: newRe, im: newIm, count: count, exponent: exponent, into: v)
-            let floor = BetaDivergence.floor
-            for i in 0..<count { v[i] = max(v[i], floor) }
-            if let bands {
-                pooled.withUnsafeMutableBufferPointer { pb in
-                    bands.pool(v, frames: n, into: pb.baseAddress!)
-                    solver.solve(v: pb.baseAddress!, frames: n, h: newH)
-                }
-            } else {
-                solver.solve(v: v, frames: n, h: newH)
+            pooled.withUnsafeMutableBufferPointer { pb in
+                solver.analyzeAndSolve(x, origin: inputOrigin, firstFrame: first, count: n, stft: stft, exponent: exponent, bands: bands,
+                                       re: newRe, im: newIm, v: v, pooled: pb.baseAddress, h: newH)
             }
             // The mask's products are as large as the solve's with a wide context: split the columns
             // between the threads too.

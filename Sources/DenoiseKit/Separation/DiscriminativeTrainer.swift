@@ -44,10 +44,7 @@ public struct DiscriminativeOptions: Sendable {
     }
 
     public func validate() throws(DenoiseError) {
-        guard mixtures >= 1 else { throw .invalidParameter("mixtures must be at least 1 (got \(mixtures))") }
-        guard seconds > 0, seconds <= 600 else { throw .invalidParameter("mixture length must be in (0, 600] seconds (got \(seconds))") }
-        guard !snrs.isEmpty, snrs.allSatisfy({ $0.isFinite }) else { throw .invalidParameter("at least one finite SNR is needed") }
-        guard iterations >= 1 else { throw .invalidParameter("iterations must be at least 1 (got \(iterations))") }
+        try Self.validateMixtures(mixtures: mixtures, seconds: seconds, levels: snrs, levelName: "SNR", iterations: iterations)
         guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
             throw .invalidParameter("mask context must be 0 to \(MaskContext.limit) frames each way (got \(context.past) past, \(context.future) future)")
         }
@@ -60,6 +57,16 @@ public struct DiscriminativeOptions: Sendable {
         guard layerSteps >= 0 else { throw .invalidParameter("layer steps must be non-negative (got \(layerSteps))") }
         guard layerRate > 0, layerRate <= 1 else { throw .invalidParameter("layer rate must be in (0, 1] (got \(layerRate))") }
         try run.validate()
+    }
+}
+
+extension DiscriminativeOptions {
+    /// The checks the training mixtures of both discriminative trainers share.
+    static func validateMixtures(mixtures: Int, seconds: Double, levels: [Float], levelName: String, iterations: Int) throws(DenoiseError) {
+        guard mixtures >= 1 else { throw .invalidParameter("mixtures must be at least 1 (got \(mixtures))") }
+        guard seconds > 0, seconds <= 600 else { throw .invalidParameter("mixture length must be in (0, 600] seconds (got \(seconds))") }
+        guard !levels.isEmpty, levels.allSatisfy({ $0.isFinite }) else { throw .invalidParameter("at least one finite \(levelName) is needed") }
+        guard iterations >= 1 else { throw .invalidParameter("iterations must be at least 1 (got \(iterations))") }
     }
 }
 

@@ -35,6 +35,12 @@ public enum ShippedDictionaries {
         return names.filter { $0.hasSuffix(".safetensors") }.map { String($0.dropLast(".safetensors".count)) }.sorted()
     }
 
+    /// A dictionary argument of `separate` or `inspect`: 'speech' (the shipped speech dictionary),
+    /// else as `resolveNoise` (a path, 'general' or a shipped noise type).
+    public static func resolve(_ argument: String) throws(DenoiseError) -> String {
+        argument == "speech" && !FileManager.default.fileExists(atPath: argument) ? try speechPath() : try resolveNoise(argument)
+    }
+
     /// A `--noise` argument: an existing path as it is, else the name of a shipped noise type.
     public static func resolveNoise(_ argument: String) throws(DenoiseError) -> String {
         if FileManager.default.fileExists(atPath: argument) || argument.contains("/") || argument.hasSuffix(".safetensors") {

@@ -9,9 +9,28 @@ import Foundation
 /// A noise dictionary may also carry discriminatively trained reconstruction bases for the mask
 /// (`W_mask` [bins, rank·context frames] and `W_mask_speech` [bins, speech rank·context frames]) and
 /// solve layers (`W_layers` [solve bands, (speech rank + rank)·layers]), F16 with row scales, valid together with the speech
-/// dictionary whose fingerprint is stored in `mask_speech_fingerprint`.
+/// dictionary whose fingerprint is stored in `mask_speech_fingerprint`. A dictionary of any kind may
+/// carry separation bases (`W_separation` [bins, rank], F16 with row scales) for `Separator`, valid
+/// with the set of dictionaries whose fingerprints `separation_set` lists.
 public struct SpectralDictionary: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case speech, noise }
+    /// What the atoms model: `speech`, `noise`, or any other source a user trains (`music`, `hum`,
+    /// a particular voice): a name of 1 to 64 letters, digits, '_' or '-'.
+    public struct Kind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init?(rawValue: String) {
+            guard Self.isName(rawValue) else { return nil }
+            self.rawValue = rawValue
+        }
+        public static let speech = Kind(rawValue: "speech")!, noise = Kind(rawValue: "noise")!
+        public var description: String { rawValue }
+
+        /// 1 to 64 ASCII letters, digits, '_' or '-': safe in file names and metadata.
+        public static func isName(_ s: String) -> Bool {
+            (1...64).contains(s.utf8.count) && s.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2d
+            }
+        }
+    }
 
     public static let formatName = "denoise-dictionary"
     public static let formatVersion = 1
@@ -34,6 +53,23 @@ public struct SpectralDictionary: Sendable, Equatable {
     /// Discriminative reconstruction bases for the mask: this dictionary's own [bins × rank] and the
     /// speech dictionary's [bins × speech rank], trained together with that speech dictionary.
     public var maskBases: MaskBases?
+
+    /// Reconstruction bases for separating a given set of sources (`SourceMaskTrainer`), valid only
+    /// together with exactly the dictionaries they were trained with.
+    public var separationBases: SeparationBases?
+
+    public struct SeparationBases: Sendable, Equatable {
+        /// [bins × rank]: what this source's mask estimate is built from, in place of the atoms.
+        public var bases: Matrix
+        /// The `fingerprint`s of every dictionary of the set (this one included), sorted.
+        public var set: [String]
+
+        /// Kept at the precision the file stores them in, as `MaskBases` are.
+        public init(bases: Matrix, set: [String]) {
+            self.bases = bases.roundedToHalfPrecision()
+            self.set = set.sorted()
+        }
+    }
 
     public struct MaskBases: Sendable, Equatable {
         /// [bins × rank·frames]: one block of columns per context frame, oldest first.
@@ -109,6 +145,7 @@ public struct SpectralDictionary: Sendable, Equatable {
         m["rank"] = String(rank)
         m["sparsity"] = String(sparsity)
         m["iterations"] = String(iterations)
+        if let separationBases { m["separation_set"] = separationBases.set.joined(separator: ",") }
         if let maskBases {
             m["mask_speech_fingerprint"] = maskBases.speechFingerprint
             if maskBases.context != MaskContext() {
@@ -126,7 +163,8 @@ public struct SpectralDictionary: Sendable, Equatable {
     /// taken on them); the mask bases and solve layers in F16, each row divided by the power of two
     /// `NAME_scale` [rows, 1] (F32) holds (see `Matrix.halfPrecision`).
     var tensors: [(name: String, matrix: Matrix, half: Bool)] {
-        let halves = [("W_mask", maskBases?.noise), ("W_mask_speech", maskBases?.speech), ("W_layers", maskBases?.layers)]
+        let halves = [("W_mask", maskBases?.noise), ("W_mask_speech", maskBases?.speech), ("W_layers", maskBases?.layers),
+                      ("W_separation", separationBases?.bases)]
         var t = [("W", atoms, false)]
         for case let (name, m?) in halves {
             let (values, scale) = m.halfPrecision()
@@ -272,7 +310,7 @@ public struct SpectralDictionary: Sendable, Equatable {
             return v
         }
         guard let kindName = metadata["kind"], let kind = Kind(rawValue: kindName) else {
-            throw fail("metadata 'kind' is '\(metadata["kind"] ?? "missing")', expected 'speech' or 'noise'")
+            throw fail("metadata 'kind' is '\(metadata["kind"] ?? "missing")', expected a name such as 'speech', 'noise' or 'music'")
         }
         if let w = metadata["window"], w != "hann" { throw fail("window '\(w)' is not supported (only 'hann')") }
         let stft = STFTConfiguration(nFFT: try int("n_fft"), hop: try int("hop"))
@@ -296,7 +334,7 @@ public struct SpectralDictionary: Sendable, Equatable {
 
         var maskBases: MaskBases?
         if header["W_mask"] != nil {
-            guard kind == .noise else { throw fail("only noise dictionaries carry mask bases") }
+            guard kind != .speech else { throw fail("speech dictionaries do not carry mask bases") }
             let context = MaskContext(past: Int(metadata["mask_context_past"] ?? "0") ?? -1,
                                       future: Int(metadata["mask_context_future"] ?? "0") ?? -1)
             guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
@@ -326,13 +364,25 @@ public struct SpectralDictionary: Sendable, Equatable {
             }
             maskBases = MaskBases(noise: noise, speech: speech, speechFingerprint: print, context: context, layers: layers)
         }
-        let standard: Set = ["format", "version", "kind", "sample_rate", "n_fft", "hop", "window", "spectrum_exponent",
+        var separationBases: SeparationBases?
+        if header["W_separation"] != nil {
+            let bases = try matrix("W_separation", rows: bins)
+            guard bases.cols == atoms.cols else {
+                throw fail("tensor W_separation has \(bases.cols) columns, expected the rank \(atoms.cols)")
+            }
+            let set = (metadata["separation_set"] ?? "").split(separator: ",").map(String.init)
+            guard set.count >= 2 else { throw fail("metadata 'separation_set' must list the fingerprints of at least two dictionaries") }
+            separationBases = SeparationBases(bases: bases, set: set)
+        }
+        let standard: Set = ["separation_set", "format", "version", "kind", "sample_rate", "n_fft", "hop", "window", "spectrum_exponent",
                              "beta", "rank", "sparsity", "iterations", "mask_speech_fingerprint",
                              "mask_context_past", "mask_context_future", "solve_layers"]
-        return SpectralDictionary(
+        var d = SpectralDictionary(
             atoms: atoms, kind: kind, sampleRate: sampleRate, stft: stft, spectrumExponent: exponent,
             beta: beta, sparsity: sparsity, iterations: iterations,
             extraMetadata: metadata.filter { !standard.contains($0.key) }, origin: path, maskBases: maskBases)
+        d.separationBases = separationBases
+        return d
     }
 
     /// "speech dictionary 'speech.safetensors'" (or without a name when it was not loaded from a file).
