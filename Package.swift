@@ -16,10 +16,12 @@ let package = Package(
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+        // Drawing and PNG (spectrogram pictures, `denoise plot`).
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
 
         .target(
             name: "DenoiseKit",
-            dependencies: ["CSndFile", "CFFTW", "COpenBLAS", "CSoxr"]
+            dependencies: ["CSndFile", "CFFTW", "COpenBLAS", "CSoxr", "CCairo"]
         ),
         .executableTarget(
             name: "denoise",

@@ -3,7 +3,9 @@
 # Safe to run repeatedly: with everything present it does nothing and asks apt nothing.
 set -euo pipefail
 
-packages=(pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsoxr-dev)
+packages=(pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsoxr-dev libcairo2-dev)
+# --browser: also headless Chromium, which the HTML report's rendering test opens it in (CI).
+[ "${1:-}" = "--browser" ] && packages+=(chromium)
 
 missing=()
 for p in "${packages[@]}"; do

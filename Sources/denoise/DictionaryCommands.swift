@@ -5,7 +5,7 @@ import Foundation
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a dictionary's metadata and shape.",
-        discussion: "Example:\n  denoise inspect Dictionaries/speech.safetensors --json")
+        discussion: "Examples:\n  denoise inspect Dictionaries/speech.safetensors --json\n  denoise inspect general --plot atoms.png")
 
     @Argument(help: "A dictionary file, 'speech', 'general' or a shipped noise type.")
     var dictionary: String
@@ -13,10 +13,14 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @Option(help: ArgumentHelp("Also draw the atoms (one column each, frequency up, in dB) into this PNG.", valueName: "png"))
+    var plot: String?
+
     func run() throws {
         try reportingErrors {
             let path = try ShippedDictionaries.resolve(dictionary)
             let d = try SpectralDictionary.load(path)
+            if let plot { try d.drawAtoms(to: plot, title: URL(fileURLWithPath: path).lastPathComponent) }
             var fields = d.metadata
             fields["shape"] = "[\(d.bins), \(d.rank)]"
             // What the atoms cover, and what happens to the rest of a faster input's band.

@@ -247,7 +247,7 @@ public final class Denoiser {
     /// spectra and activations of the frames before `first` that later frames still need.
     fileprivate func process(_ x: UnsafeBufferPointer<Float>, inputOrigin: Int, firstFrame first: Int, count n: Int,
                              into y: UnsafeMutableBufferPointer<Float>, outputOrigin: Int, carry: inout Carry) {
-        let bins = stft.bins, rank = solver.rank, count = bins * n
+        let bins = stft.bins, rank = solver.rank
         let lag = context.future, history = context.past + context.future
         re.withUnsafeMutableBufferPointer { pre in
         im.withUnsafeMutableBufferPointer { pim in
