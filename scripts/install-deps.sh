@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(pkg-config libsndfile1-dev libfftw3-dev libopenblas-dev libsoxr-dev libcairo2-dev)
-# --browser: also headless Chromium, which the HTML report's rendering test opens it in (CI).
-[ "${1:-}" = "--browser" ] && packages+=(chromium)
+# --browser: also headless Chromium, which the HTML report's rendering test opens the report in (CI).
+if [ "${1:-}" = "--browser" ]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

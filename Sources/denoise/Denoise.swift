@@ -18,7 +18,7 @@ struct Denoise: ParsableCommand {
               denoise separate video.wav -o parts/ --source speech=speech --source music=music.safetensors
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Separate.self, Plot.self, Train.self, TrainSpeech.self, TrainNoise.self, TrainDiscriminative.self, Eval.self, Inspect.self, ListDictionaries.self]
+        subcommands: [Run.self, Separate.self, Plot.self, Report.self, Train.self, TrainSpeech.self, TrainNoise.self, TrainDiscriminative.self, Eval.self, Inspect.self, ListDictionaries.self]
     )
 
     /// Like `ParsableCommand.main()`, except that a usage error is one line on stderr,

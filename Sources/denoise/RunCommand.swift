@@ -26,8 +26,8 @@ struct Run: ParsableCommand {
             (160 ms with the shipped dictionaries).
             """)
 
-    @Argument(help: "The noisy recording(s).")
-    var inputs: [String]
+    @Argument(help: "The noisy recording(s), or folders of them (searched recursively; the output folder mirrors their subfolders).")
+    var inputs: [String] = []
 
     @Option(name: [.short, .customLong("output"), .customLong("output-dir")],
             help: "Where to write the cleaned recording (a folder for several inputs).")
@@ -83,6 +83,24 @@ struct Run: ParsableCommand {
     @Flag(help: "Allow the output to replace the input file (written safely, renamed into place).")
     var overwrite = false
 
+    @Option(help: ArgumentHelp("Also clean the files (or folders) listed in this file, one per line ('-': standard input).", valueName: "list"))
+    var filesFrom: String?
+
+    @Flag(help: "Leave out files whose output already exists (an interrupted batch resumes; an output exists only once complete).")
+    var skipExisting = false
+
+    @Option(help: ArgumentHelp("Clean only the K-th (from 0) of N deterministic slices of the batch (files K, K+N, K+2N, …), for a job spread over machines.", valueName: "K/N"))
+    var shard: ShardArgument?
+
+    @Option(help: ArgumentHelp("Append one JSON record per file (input, output, status, error, duration, noise, removed_db, seconds) to this file as each file ends.", valueName: "file.jsonl"))
+    var log: String?
+
+    @Option(help: ArgumentHelp("Also draw the input, output, removed part and mask spectrograms into this PNG (one file).", valueName: "png"))
+    var plot: String?
+
+    @Flag(help: "Also write report.html into the output folder: every file with its figures, spectrograms and players.")
+    var report = false
+
     @Flag(name: .shortAndLong, help: "Print a summary: durations, rates, dictionaries, iterations, time.")
     var verbose = false
 
@@ -95,12 +113,13 @@ struct Run: ParsableCommand {
     }
 
     func validate() throws {
+        if inputs.isEmpty && filesFrom == nil { throw ValidationError("give the recordings to clean (or --files-from LIST)") }
         do { try options.validate() } catch { throw ValidationError(error.description) }
         if format != "wav", AudioFormat.Encoding(rawValue: format) == nil {
             throw ValidationError("format must be wav, u8, s16, s24, s32 or f32 (got '\(format)')")
         }
         if inputs.contains("-") {
-            if inputs.count > 1 { throw ValidationError("standard input ('-') cannot be part of a batch") }
+            if inputs.count > 1 || filesFrom != nil { throw ValidationError("standard input ('-') cannot be part of a batch") }
             if format != "wav", streamRate == nil { throw ValidationError("a raw input stream needs --sample-rate") }
         }
         if let streamRate, !AudioFile.sampleRates.contains(streamRate) {
@@ -117,24 +136,15 @@ struct Run: ParsableCommand {
             if isStream { throw ValidationError("--noise auto needs files, not streams: it reads the beginning of each before cleaning it") }
         }
         if adapt, isStream { throw ValidationError("--adapt needs files, not streams: it learns from the recording before cleaning it") }
-        try validateTargets()
-    }
-
-    /// Outputs that would overwrite each other are refused before any work: two inputs of the same
-    /// name cleaned into one folder, or the removed part written where the cleaned audio goes.
-    func validateTargets() throws {
+        if !isBatch {
+            if skipExisting || shard != nil || report { throw ValidationError("--skip-existing, --shard and --report are for batches (several inputs, a folder, or --files-from)") }
+        } else if plot != nil {
+            throw ValidationError("--plot draws one file; for a batch use --report")
+        }
+        if plot != nil, isStream { throw ValidationError("--plot needs files, not streams") }
         // A device (/dev/null) may take both.
         if let noiseOutput, output != "-", (try? AtomicOutput.target(for: output))?.isDevice != true, AtomicOutput.sameFile(output, noiseOutput) {
             throw ValidationError("--noise-output '\(noiseOutput)' is the same \(isBatch ? "folder" : "file") as the output; give it another")
-        }
-        guard isBatch else { return }
-        var seen: [String: String] = [:]
-        for input in inputs {
-            let target = targets(input).0, key = URL(fileURLWithPath: target).standardized.path
-            if let other = seen[key] {
-                throw ValidationError("'\(other)' and '\(input)' would both be written to '\(target)'; clean them into different folders")
-            }
-            seen[key] = input
         }
     }
 
@@ -146,10 +156,13 @@ struct Run: ParsableCommand {
     /// a pipe): cleaned as the audio arrives, never read ahead.
     var isStream: Bool { inputs == ["-"] || output == "-" || (inputs.count == 1 && AudioFile.isStream(inputs[0])) }
 
-    /// Batch mode: several inputs, or an existing folder as the output.
+    /// Batch mode: several inputs, a folder among them, a list, or an existing folder as the output.
     var isBatch: Bool {
-        var isDirectory: ObjCBool = false
-        return inputs.count > 1 || (FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue)
+        func isFolder(_ path: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        return inputs.count > 1 || filesFrom != nil || isFolder(output) || inputs.contains(where: isFolder)
     }
 
     func run() throws {
@@ -169,61 +182,18 @@ struct Run: ParsableCommand {
             return
         }
         guard isBatch else {
-            try reportingErrors { try clean(inputs[0], to: output, noiseTo: noiseOutput, with: denoiser, choices: choices, start: start) }
-            return
-        }
-        let failures = jobs > 1 ? cleanInParallel(denoiser, choices) : cleanInTurn(denoiser, choices)
-        Console.endProgress()
-        if verbose {
-            Console.info("cleaned \(inputs.count - failures) of \(inputs.count) files into \(output) in \(formatSeconds(Date().timeIntervalSince(start)))")
-        }
-        if failures > 0 { throw ExitCode.failure }
-    }
-
-    /// Batch target of `input` inside the output folder (and the removed part's folder).
-    func targets(_ input: String) -> (String, String?) {
-        let name = URL(fileURLWithPath: input).lastPathComponent
-        return ((output as NSString).appendingPathComponent(name), noiseOutput.map { ($0 as NSString).appendingPathComponent(name) })
-    }
-
-    /// The batch one file after another; returns the number of failures.
-    func cleanInTurn(_ denoiser: Denoiser, _ choices: NoiseChoices) -> Int {
-        var failures = 0
-        for (i, input) in inputs.enumerated() {
-            if !quiet { Console.progress("[\(i + 1)/\(inputs.count)] \(URL(fileURLWithPath: input).lastPathComponent)", fraction: Double(i) / Double(inputs.count)) }
-            let (cleaned, removed) = targets(input)
-            do {
-                try clean(input, to: cleaned, noiseTo: removed, with: denoiser, choices: choices, start: Date(), showProgress: false)
-            } catch let error as DenoiseError {
-                Console.endProgress()
-                Console.error(error.description)
-                failures += 1
-            } catch {}
-        }
-        return failures
-    }
-
-    /// The batch on `jobs` threads, each with its own denoiser (scratch buffers) solving on one
-    /// thread: files in parallel use the cores better than one file split; returns the failures.
-    func cleanInParallel(_ first: Denoiser, _ choices: NoiseChoices) -> Int {
-        let (speech, noise, options) = (first.speech, first.noise, first.options)
-        let state = BatchState(total: inputs.count, quiet: quiet)
-        DispatchQueue.concurrentPerform(iterations: min(jobs, inputs.count)) { _ in
-            // The same dictionaries and options as `first`, which was built without error.
-            guard let denoiser = try? Denoiser(speech: speech, noise: noise, options: options) else { return }
-            while let i = state.next() {
-                let (cleaned, removed) = targets(inputs[i])
-                do {
-                    try clean(inputs[i], to: cleaned, noiseTo: removed, with: denoiser, choices: choices, start: Date(),
-                              showProgress: false)
-                    state.finished(inputs[i], error: nil)
-                } catch {
-                    state.finished(inputs[i], error: (error as? DenoiseError)?.description ?? "\(error)")
+            try reportingErrors {
+                let outcome = try clean(inputs[0], to: output, noiseTo: noiseOutput, with: denoiser, choices: choices, start: start)
+                if let log { try BatchLog(appendingTo: log).append(outcome.record(input: Self.absolute(inputs[0]), output: Self.absolute(output))) }
+                if let plot {
+                    let pictures = try CleaningSpectrograms.compare(noisy: inputs[0], cleaned: output)
+                    try pictures.draw(to: plot, title: "\(URL(fileURLWithPath: inputs[0]).lastPathComponent) → \(URL(fileURLWithPath: output).lastPathComponent)",
+                                      subtitle: Plot.subtitle(pictures, settings: "noise \(outcome.noise), \(Plot.settings(options))"))
                 }
             }
+            return
         }
-        // Files no worker reached (impossible unless a denoiser could not be built) count as failed.
-        return state.failures + state.unreached
+        try runBatch(denoiser, choices, start: start)
     }
 
     func makeDenoiser() throws -> Denoiser {
@@ -245,16 +215,16 @@ struct Run: ParsableCommand {
 
     /// `--noise auto` (the default for files): `general`'s denoiser with its first noise dictionary
     /// replaced by the one of `choices` that fits the beginning of `input` best.
-    func chooseNoise(for input: String, _ general: Denoiser, _ choices: NoiseChoices) throws -> Denoiser {
+    func chooseNoise(for input: String, _ general: Denoiser, _ choices: NoiseChoices) throws -> (Denoiser, String) {
         // An unreadable input is reported by the cleaning itself, in its own words.
         guard let choice = try? NoiseSelection.choose(forFile: input, speech: general.speech, candidates: choices.dictionaries,
-                                                      options: general.options) else { return general }
+                                                      options: general.options) else { return (general, "general") }
         if !quiet, noise == ["auto"] || verbose {
             Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choices.names[choice.index])")
         }
-        guard choice.index > 0 else { return general }
-        return try Denoiser(speech: general.speech, noise: [try choices.whole(choice.index)] + general.noise.dropFirst(),
-                            options: general.options)
+        guard choice.index > 0 else { return (general, "general") }
+        return (try Denoiser(speech: general.speech, noise: [try choices.whole(choice.index)] + general.noise.dropFirst(),
+                             options: general.options), choices.names[choice.index])
     }
 
     /// `--adapt`: `denoiser` with noise atoms learned from the pauses of `input` beside its own; a
@@ -284,7 +254,9 @@ struct Run: ParsableCommand {
     }
 
     /// '-', a named pipe or a device as input, or '-' as output: the audio is cleaned as it arrives.
-    func cleanStream(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date) throws {
+    /// Returns the seconds of audio cleaned.
+    @discardableResult
+    func cleanStream(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date) throws -> Double {
         let encoding = AudioFormat.Encoding(rawValue: format)
         let layout: PCMStreamFormat = encoding.map { .raw($0, sampleRate: streamRate ?? 0, channels: streamChannels) } ?? .wav
         let source: AudioSource
@@ -326,23 +298,26 @@ struct Run: ParsableCommand {
                                          like: fileFormat ?? .wav(sampleEncoding)) { (writer) throws(DenoiseError) in try run(writer) }
         }
         warnRepairs(input == "-" ? "standard input" : input, source.repairs)
+        let seconds = Double(frames) / Double(source.sampleRate)
         if verbose {
-            let seconds = Double(frames) / Double(source.sampleRate), elapsed = Date().timeIntervalSince(start)
-            Console.info("stream: \(formatSeconds(seconds)), \(source.sampleRate) Hz, \(source.channelCount) channel(s), \(formatSeconds(elapsed))")
+            Console.info("stream: \(formatSeconds(seconds)), \(source.sampleRate) Hz, \(source.channelCount) channel(s), \(formatSeconds(Date().timeIntervalSince(start)))")
         }
+        return seconds
     }
 
+    /// Cleans one file; returns what a log record and the report need.
+    @discardableResult
     func clean(_ input: String, to output: String, noiseTo noiseOutput: String?, with given: Denoiser, choices: NoiseChoices,
-               start: Date, showProgress: Bool = true) throws {
+               start: Date, showProgress: Bool = true) throws -> FileOutcome {
         if AudioFile.isStream(input) {
             // A named pipe in a batch: cleaned as it arrives, with the general model (no read-ahead).
             if adapt { throw DenoiseError.unreadableInput(path: input, reason: "--adapt needs a file, not a pipe or device") }
-            try cleanStream(input, to: output, noiseTo: noiseOutput, with: given, start: start)
-            return
+            let seconds = try cleanStream(input, to: output, noiseTo: noiseOutput, with: given, start: start)
+            return FileOutcome(duration: seconds, noise: noiseName(chosen: nil), removedDB: nil, seconds: Date().timeIntervalSince(start))
         }
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
-        var denoiser = isAuto ? try chooseNoise(for: input, given, choices) : given
+        var (denoiser, chosen) = isAuto ? try chooseNoise(for: input, given, choices) : (given, nil)
         if adapt { denoiser = try adapted(denoiser, to: input) }
         let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
@@ -361,6 +336,28 @@ struct Run: ParsableCommand {
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
                 """)
         }
+        return FileOutcome(duration: report.duration, noise: noiseName(chosen: chosen), removedDB: report.levelDropDB,
+                           seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The noise model a file was cleaned with, as the log and report name it.
+    func noiseName(chosen: String?) -> String {
+        var parts = [chosen ?? (isAuto || noise.isEmpty ? "general" : noise.joined(separator: " + "))]
+        parts += noiseSample.map { "sample \(URL(fileURLWithPath: $0).lastPathComponent)" }
+        if adapt { parts.append("adapted to the file") }
+        return parts.joined(separator: " + ")
+    }
+}
+
+/// What cleaning one file gave.
+struct FileOutcome: Sendable {
+    var duration: Double
+    var noise: String
+    var removedDB: Double?
+    var seconds: Double
+
+    func record(input: String, output: String) -> BatchRecord {
+        BatchRecord(input: input, output: output, status: .ok, duration: duration, noise: noise, removedDB: removedDB, seconds: seconds)
     }
 }
 
@@ -387,36 +384,5 @@ struct NoiseChoices: Sendable {
     /// Candidate `index` whole, with its mask bases and layers.
     func whole(_ index: Int) throws -> SpectralDictionary {
         index == 0 ? dictionaries[0] : try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(names[index]))
-    }
-}
-
-/// Work sharing and reporting for a parallel batch.
-final class BatchState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextIndex = 0, done = 0
-    private(set) var failures = 0
-    var unreached: Int { lock.withLock { total - nextIndex } }
-    let total: Int, quiet: Bool
-
-    init(total: Int, quiet: Bool) { (self.total, self.quiet) = (total, quiet) }
-
-    func next() -> Int? {
-        lock.withLock {
-            guard nextIndex < total else { return nil }
-            nextIndex += 1
-            return nextIndex - 1
-        }
-    }
-
-    func finished(_ input: String, error: String?) {
-        lock.withLock {
-            done += 1
-            if let error {
-                failures += 1
-                Console.endProgress()
-                Console.error(error)
-            }
-            if !quiet { Console.progress("[\(done)/\(total)] \(URL(fileURLWithPath: input).lastPathComponent)", fraction: Double(done) / Double(total)) }
-        }
     }
 }

@@ -94,7 +94,6 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
         var rng = SeededGenerator(seed: 3)
         let cases: [(String, String?, String?)] = [
             (s.path("missing.wav"), "no such file", nil),
-            (s.path("folder.wav"), "it is a directory, not an audio file", nil),
             (try s.write(Data(), to: "empty.wav"), "the file is empty (0 bytes)", nil),
             (try s.write(Data("RIFF? no, just a note\n".utf8), to: "text.wav"), nil, "not a readable audio file"),
             (try s.write(Data((0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }), to: "random.wav"), nil, "not a readable audio file"),
@@ -105,6 +104,8 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
             try s.expectFailure(["run", input, "-o", s.existing],
                                 message: reason.map { "cannot read '\(input)': \($0)" }, prefix: prefix.map { "cannot read '\(input)': \($0)" })
         }
+        // A folder is a batch's input, searched for audio files.
+        try s.expectFailure(["run", s.path("folder.wav"), "-o", s.path("out")], message: "no audio files found in '\(s.path("folder.wav"))'")
     }
 
     @Test func missingOrUncreatableOutputFolders() throws {
@@ -225,7 +226,7 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
         (["run", "a.wav", "-o", "b.wav", "--sparsity", "-0.5"], "sparsity must be non-negative (got -0.5) (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "b.wav", "--gain-exponent", "0"], "gain exponent must be in (0, 8] (got 0.0) (see 'denoise run --help')"),
         (["run", "a.wav"], "Missing expected argument '--output <output>' (see 'denoise run --help')"),
-        (["run", "a.wav", "-o", "b.wav", "--zzz"], "Unknown option '--zzz' (see 'denoise run --help')"),
+        (["run", "a.wav", "-o", "b.wav", "--qqqqqqqqq"], "Unknown option '--qqqqqqqqq' (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "b.wav", "--noise", "auto", "--noise", "wind"], "--noise auto cannot be combined with other --noise dictionaries (see 'denoise run --help')"),
         (["run", "-", "-o", "b.wav", "--noise", "auto"], "--noise auto needs files, not streams: it reads the beginning of each before cleaning it (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "-", "--adapt"], "--adapt needs files, not streams: it learns from the recording before cleaning it (see 'denoise run --help')"),

@@ -75,8 +75,10 @@ public final class CleaningSpectrograms {
         return pictures
     }
 
-    /// input, output, removed and mask panels on one time axis, in dB, written as PNG.
-    public func draw(to path: String, title: String, subtitle: String) throws(DenoiseError) {
+    /// input, output, removed and mask panels on one time axis, in dB, written as PNG; returns where
+    /// the panels are. (`panelHeight` 120 makes the report's smaller pictures.)
+    @discardableResult
+    public func draw(to path: String, title: String, subtitle: String, panelHeight: Int = 200) throws(DenoiseError) -> StackedPlot.Layout {
         let inputDB = input.decibels, outputDB = output.decibels, removedDB = removed.decibels
         // The levels' range: 90 dB below the input's loudest cell (rounded up to 10 dB).
         let top = ((inputDB.max() ?? 0) / 10).rounded(.up) * 10, range = (top - 90)...top
@@ -89,8 +91,8 @@ public final class CleaningSpectrograms {
             PlotPanel(title: "removed (input − output)", values: removedDB, rows: rows, cols: cols, range: range, unit: "dBFS"),
             PlotPanel(title: "mask (output / input)", values: gain, rows: rows, cols: cols, range: -40...0, unit: "gain dB"),
         ]
-        try StackedPlot.draw(title: title, subtitle: subtitle, panels: panels, x: .time(seconds: duration),
-                             topKHz: Double(input.sampleRate) / 2000, to: path)
+        return try StackedPlot.draw(title: title, subtitle: subtitle, panels: panels, x: .time(seconds: duration),
+                                    topKHz: Double(input.sampleRate) / 2000, to: path, panelHeight: panelHeight)
     }
 }
 

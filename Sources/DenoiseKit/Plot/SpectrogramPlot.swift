@@ -30,28 +30,44 @@ public enum PlotXAxis: Sendable {
 public enum StackedPlot {
     public static let width = 1200
 
-    /// Writes the plot to `path` atomically; returns its size in pixels.
+    /// Where things go: margins around the panels, and each panel's image rectangle.
+    public struct Layout: Sendable {
+        public let width: Int, panelHeight: Int, panels: Int
+        static let left = 70.0, right = 110.0, top = 58.0, gap = 34.0, bottom = 50.0, label = 14.0
+
+        public init(width: Int, panelHeight: Int, panels: Int) {
+            (self.width, self.panelHeight, self.panels) = (width, panelHeight, panels)
+        }
+
+        public var height: Int { Int(Self.top + Double(panels) * (Double(panelHeight) + Self.gap) - Self.gap + Self.bottom) }
+
+        /// Panel `i`'s image (x, y, width, height) in pixels; frequency 0 at its bottom edge.
+        public func image(_ i: Int) -> (x: Double, y: Double, width: Double, height: Double) {
+            (Self.left, Self.top + Double(i) * (Double(panelHeight) + Self.gap) + Self.label,
+             Double(width) - Self.left - Self.right, Double(panelHeight) - Self.label)
+        }
+    }
+
+    /// Writes the plot to `path` atomically; returns where its panels are.
     @discardableResult
     public static func draw(title: String, subtitle: String, panels: [PlotPanel], x: PlotXAxis, topKHz: Double,
-                            to path: String, width: Int = StackedPlot.width, panelHeight: Int = 200) throws(DenoiseError) -> (width: Int, height: Int) {
-        let left = 70.0, right = 110.0, top = 58.0, gap = 34.0, bottom = 50.0
-        let height = Int(top + Double(panels.count) * (Double(panelHeight) + gap) - gap + bottom)
-        let canvas = try Canvas(width: width, height: height)
-        canvas.fill(x: 0, y: 0, width: Double(width), height: Double(height), .white)
-        canvas.text(title, x: left, y: 22, size: 15, bold: true)
-        canvas.text(subtitle, x: left, y: 42, size: 11, .grey)
-        let plotWidth = Double(width) - left - right, h = Double(panelHeight)
+                            to path: String, width: Int = StackedPlot.width, panelHeight: Int = 200) throws(DenoiseError) -> Layout {
+        let layout = Layout(width: width, panelHeight: panelHeight, panels: panels.count)
+        let canvas = try Canvas(width: width, height: layout.height)
+        canvas.fill(x: 0, y: 0, width: Double(width), height: Double(layout.height), .white)
+        canvas.text(title, x: Layout.left, y: 22, size: 15, bold: true)
+        canvas.text(subtitle, x: Layout.left, y: 42, size: 11, .grey)
         for (i, panel) in panels.enumerated() {
-            let y = top + Double(i) * (h + gap) + 14
-            canvas.text(panel.title, x: left, y: y - 4, size: 12, bold: true)
-            canvas.image(panel.values, rows: panel.rows, cols: panel.cols, range: panel.range, x: left, y: y, width: plotWidth, height: h - 14)
-            canvas.frame(x: left, y: y, width: plotWidth, height: h - 14, .black)
-            frequencyAxis(canvas, topKHz: topKHz, x: left, y: y, height: h - 14)
-            colourBar(canvas, panel: panel, x: left + plotWidth + 14, y: y, height: h - 14)
-            if i == panels.count - 1 { horizontalAxis(canvas, x, left: left, width: plotWidth, y: y + h - 14) }
+            let (px, py, pw, ph) = layout.image(i)
+            canvas.text(panel.title, x: px, y: py - 4, size: 12, bold: true)
+            canvas.image(panel.values, rows: panel.rows, cols: panel.cols, range: panel.range, x: px, y: py, width: pw, height: ph)
+            canvas.frame(x: px, y: py, width: pw, height: ph, .black)
+            frequencyAxis(canvas, topKHz: topKHz, x: px, y: py, height: ph)
+            colourBar(canvas, panel: panel, x: px + pw + 14, y: py, height: ph)
+            if i == panels.count - 1 { horizontalAxis(canvas, x, left: px, width: pw, y: py + ph) }
         }
         try canvas.writePNG(to: path)
-        return (width, height)
+        return layout
     }
 
     /// The step among 1, 2, 5 × 10ᵏ (times: also 15 s, 30 s, minutes) that gives at most `ticks` ticks.

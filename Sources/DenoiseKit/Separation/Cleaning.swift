@@ -9,7 +9,19 @@ public struct CleaningReport: Sendable {
     public var format: AudioFormat?
     /// Input samples that were NaN/Inf (treated as 0) or far out of range (clamped).
     public var repairs: SampleRepairs
+    /// How much quieter the output is than the input, in dB.
+    public var levelDropDB: Double = 0
     public var duration: Double { Double(frameCount) / Double(sampleRate) }
+}
+
+/// The energy that went into and came out of a cleaning, summed as it streams.
+public final class CleaningLevels {
+    public private(set) var input = 0.0, output = 0.0
+    public init() {}
+    /// How much quieter the output is than the input, in dB (0 for silence).
+    public var dropDB: Double { input > 0 && output > 0 ? 10 * log10(input / output) : 0 }
+    func add(input x: ArraySlice<Float>) { input += x.reduce(0.0) { $0 + Double($1 * $1) } }
+    func add(output y: [Float]) { output += y.reduce(0.0) { $0 + Double($1 * $1) } }
 }
 
 extension Denoiser {
@@ -36,7 +48,7 @@ extension Denoiser {
     /// minus output, into `removed`): memory stays bounded whatever the length, and the output has
     /// exactly the input's frames. `progress` gets the frames read so far.
     @discardableResult
-    public func clean(_ source: AudioSource, into sink: AudioSink, removed: AudioSink? = nil,
+    public func clean(_ source: AudioSource, into sink: AudioSink, removed: AudioSink? = nil, levels: CleaningLevels? = nil,
                       progress: ((_ framesRead: Int) -> Void)? = nil) throws(DenoiseError) -> Int {
         let channels = source.channelCount
         let pipeline = try CleaningPipeline(denoiser: self, sampleRate: source.sampleRate, channels: channels)
@@ -47,6 +59,7 @@ extension Denoiser {
         var frames = 0
         func emit(_ cleaned: [Float]) throws(DenoiseError) {
             try sink.write(cleaned, channels: channels)
+            levels?.add(output: cleaned)
             guard let removed else { return }
             var difference = cleaned
             for i in difference.indices { difference[i] = unmatched[i] - cleaned[i] }
@@ -58,6 +71,7 @@ extension Denoiser {
             if got == 0 { break }
             frames += got
             if removed != nil { unmatched += chunk[..<(got * channels)] }
+            levels?.add(input: chunk[..<(got * channels)])
             try emit(chunk.withUnsafeBufferPointer { pipeline.process(UnsafeBufferPointer(rebasing: $0[..<(got * channels)])) })
             progress?(frames)
         }
@@ -73,9 +87,9 @@ extension Denoiser {
                           progress: ((Double) -> Void)? = nil) throws(DenoiseError) -> CleaningReport {
         let reader = try AudioFileReader(input)
         var frames = 0
-        let rate = reader.sampleRate, channels = reader.channelCount
+        let rate = reader.sampleRate, channels = reader.channelCount, levels = CleaningLevels()
         func run(_ cleaned: AudioSink, _ removedWriter: AudioSink?) throws(DenoiseError) {
-            frames = try clean(reader, into: cleaned, removed: removedWriter,
+            frames = try clean(reader, into: cleaned, removed: removedWriter, levels: levels,
                                progress: progress.map { report in { report(Double($0) / Double(max(reader.frameCount, $0))) } })
             try reader.checkComplete(framesRead: frames)
         }
@@ -86,6 +100,6 @@ extension Denoiser {
             try run(sinks[0], sinks.count > 1 ? sinks[1] : nil)
         }
         return CleaningReport(sampleRate: rate, channelCount: channels, frameCount: frames,
-                              format: reader.format, repairs: reader.repairs)
+                              format: reader.format, repairs: reader.repairs, levelDropDB: levels.dropDB)
     }
 }
