@@ -23,16 +23,8 @@ extension Run {
                 state.finished(record, at: i, name: items[i].relative, logError: logError)
             }
         }
-        if jobs > 1, items.count > 1 {
-            let (speech, noise, options) = (first.speech, first.noise, first.options)
-            DispatchQueue.concurrentPerform(iterations: min(jobs, items.count)) { _ in
-                // One denoiser (scratch buffers) per worker, from the same dictionaries and options
-                // as `first`, which was built without error.
-                if let denoiser = try? Denoiser(speech: speech, noise: noise, options: options) { work(denoiser) }
-            }
-        } else {
-            work(first)
-        }
+        // One model for every worker: each file's streams carry their own working memory.
+        DispatchQueue.concurrentPerform(iterations: max(min(jobs, items.count), 1)) { _ in work(first) }
         Console.endProgress()
         let records = state.records.compactMap { $0 }
         if report {

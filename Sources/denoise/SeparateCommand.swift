@@ -135,13 +135,11 @@ struct Separate: ParsableCommand {
             return
         }
         let state = BatchState(total: inputs.count, quiet: quiet)
-        let (dictionaries, options) = (first.sources, first.options)
+        // One model for every worker: each file's streams carry their own working memory.
         DispatchQueue.concurrentPerform(iterations: min(jobs, inputs.count)) { _ in
-            // Each worker its own separator (scratch buffers), from the same dictionaries as `first`.
-                guard let separator = try? Separator(sources: dictionaries, options: options) else { return }
             while let i = state.next() {
                 do {
-                    try separate(inputs[i], with: separator, upperBand: upper, showProgress: false)
+                    try separate(inputs[i], with: first, upperBand: upper, showProgress: false)
                     state.finished(inputs[i], error: nil)
                 } catch {
                     state.finished(inputs[i], error: (error as? DenoiseError)?.description ?? "\(error)")

@@ -13,6 +13,7 @@ public final class SpectrogramSummary {
     public var duration: Double { Double(totalSamples) / Double(sampleRate) }
 
     private let stft: STFT
+    private let fft: STFT.Buffers
     private let totalSamples: Int, frames: Int
     private var counts: [Int]
     private var input: [Float] = [], inputOrigin = 0, received = 0, nextFrame = 0
@@ -23,6 +24,7 @@ public final class SpectrogramSummary {
         guard sampleRate > 0, samples >= 0, maxColumns >= 1 else { throw .invalidParameter("a spectrogram needs a rate, a length and columns") }
         let n = max(16, Int((1024 * Double(sampleRate) / 16000).rounded()) / 2 * 2)
         stft = try STFT(STFTConfiguration(nFFT: n, hop: n / 4))
+        fft = stft.makeBuffers()
         self.sampleRate = sampleRate
         bins = stft.bins
         totalSamples = samples
@@ -65,7 +67,7 @@ public final class SpectrogramSummary {
             re.withUnsafeMutableBufferPointer { pr in
                 im.withUnsafeMutableBufferPointer { pi in
                     while nextFrame < end {
-                        stft.analyze(x, origin: inputOrigin, firstFrame: nextFrame, count: 1, re: pr.baseAddress!, im: pi.baseAddress!)
+                        stft.analyze(x, origin: inputOrigin, firstFrame: nextFrame, count: 1, re: pr.baseAddress!, im: pi.baseAddress!, buffers: fft)
                         let c = nextFrame * columns / frames, column = c * bins
                         for f in 0..<bins { power[column + f] += pr[f] * pr[f] + pi[f] * pi[f] }
                         counts[c] += 1

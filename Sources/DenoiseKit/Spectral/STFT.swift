@@ -78,8 +78,11 @@ private let plannerLock = NSLock()
 /// in the overlap-add's steady state: the normalization is a fixed pattern with period hop, and
 /// frames can be processed in blocks (or streamed) with the exact same result.
 ///
-/// An instance owns its FFTW plans and buffers (made once); it is not safe to share between threads.
-public final class STFT {
+/// An instance holds the windows and the FFTW plans (made once) and nothing that changes: it is
+/// shared by any number of threads, each transforming through `Buffers` of its own (FFTW's
+/// new-array execute is thread-safe, and buffers from `fftwf_malloc` have the planning arrays'
+/// alignment, so every thread's transform is the same computation).
+public final class STFT: @unchecked Sendable {
     public let configuration: STFTConfiguration
     public var nFFT: Int { configuration.nFFT }
     public var hop: Int { configuration.hop }
@@ -92,10 +95,28 @@ public final class STFT {
     /// t·hop + i, whose phase in the hop-periodic normalization is i mod hop.
     let synthesisWindow: [Float]
 
-    private let timeBuffer: UnsafeMutablePointer<Float>
-    private let freqBuffer: UnsafeMutablePointer<fftwf_complex>
+    /// The arrays the plans were made on (never transformed in).
+    private let planning: Buffers
     private let forwardPlan: fftwf_plan
     private let inversePlan: fftwf_plan
+
+    /// One frame's FFT input and output: a thread's scratch for `analyze` and `synthesize`.
+    final class Buffers {
+        let time: UnsafeMutablePointer<Float>
+        let freq: UnsafeMutablePointer<fftwf_complex>
+
+        init(nFFT n: Int) {
+            time = fftwf_malloc(n * MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: n)
+            freq = fftwf_malloc((n / 2 + 1) * MemoryLayout<fftwf_complex>.stride)!.bindMemory(to: fftwf_complex.self, capacity: n / 2 + 1)
+        }
+
+        deinit {
+            fftwf_free(time)
+            fftwf_free(freq)
+        }
+    }
+
+    func makeBuffers() -> Buffers { Buffers(nFFT: nFFT) }
 
     public init(_ configuration: STFTConfiguration) throws(DenoiseError) {
         try configuration.validate()
@@ -114,12 +135,10 @@ public final class STFT {
             power[r] = Float(1 / s)
         }
         synthesisWindow = (0..<n).map { i in window[i] * power[i % hop] / Float(n) }
-        timeBuffer = fftwf_malloc(n * MemoryLayout<Float>.stride)!.bindMemory(to: Float.self, capacity: n)
-        let bins = n / 2 + 1
-        freqBuffer = fftwf_malloc(bins * MemoryLayout<fftwf_complex>.stride)!.bindMemory(to: fftwf_complex.self, capacity: bins)
+        planning = Buffers(nFFT: n)
         plannerLock.lock()
-        forwardPlan = fftwf_plan_dft_r2c_1d(Int32(n), timeBuffer, freqBuffer, UInt32(FFTW_ESTIMATE))
-        inversePlan = fftwf_plan_dft_c2r_1d(Int32(n), freqBuffer, timeBuffer, UInt32(FFTW_ESTIMATE))
+        forwardPlan = fftwf_plan_dft_r2c_1d(Int32(n), planning.time, planning.freq, UInt32(FFTW_ESTIMATE))
+        inversePlan = fftwf_plan_dft_c2r_1d(Int32(n), planning.freq, planning.time, UInt32(FFTW_ESTIMATE))
         plannerLock.unlock()
     }
 
@@ -128,16 +147,15 @@ public final class STFT {
         fftwf_destroy_plan(forwardPlan)
         fftwf_destroy_plan(inversePlan)
         plannerLock.unlock()
-        fftwf_free(timeBuffer)
-        fftwf_free(freqBuffer)
     }
 
     /// Transforms frames `first ..< first + count` of `signal` (see `STFTConfiguration.frameCount`),
     /// writing column j of `re`/`im` (leading dimension `bins`) for frame `first + j`. `signal[0]` is
     /// the signal's sample `origin` (a stream's window onto the signal); samples past its end are zeros.
     func analyze(_ signal: UnsafeBufferPointer<Float>, origin: Int = 0, firstFrame first: Int, count: Int,
-                 re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
+                 re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, buffers: Buffers) {
         let n = nFFT, bins = self.bins, pad = configuration.leadingPadding
+        let timeBuffer = buffers.time, freqBuffer = buffers.freq
         window.withUnsafeBufferPointer { w in
             for j in 0..<count {
                 let start = (first + j) * hop - pad - origin
@@ -148,7 +166,7 @@ public final class STFT {
                 if hi > lo {
                     for i in lo..<hi { timeBuffer[i] = signal[start + i] * w[i] }
                 }
-                fftwf_execute(forwardPlan)
+                fftwf_execute_dft_r2c(forwardPlan, timeBuffer, freqBuffer)
                 let r = re + j * bins, m = im + j * bins
                 UnsafeMutableRawPointer(freqBuffer).withMemoryRebound(to: Float.self, capacity: 2 * bins) { c in
                     for k in 0..<bins { r[k] = c[2 * k]; m[k] = c[2 * k + 1] }
@@ -161,15 +179,16 @@ public final class STFT {
     /// `output` (the signal's samples from sample `origin` on, frame `first + j` from column j).
     /// Samples outside `output` are dropped; `output` must start zeroed where no earlier frame has been added.
     func synthesize(re: UnsafePointer<Float>, im: UnsafePointer<Float>, firstFrame first: Int, count: Int,
-                    into output: UnsafeMutableBufferPointer<Float>, origin: Int = 0) {
+                    into output: UnsafeMutableBufferPointer<Float>, origin: Int = 0, buffers: Buffers) {
         let n = nFFT, bins = self.bins, pad = configuration.leadingPadding
+        let timeBuffer = buffers.time, freqBuffer = buffers.freq
         synthesisWindow.withUnsafeBufferPointer { w in
                 for j in 0..<count {
                     let r = re + j * bins, m = im + j * bins
                     UnsafeMutableRawPointer(freqBuffer).withMemoryRebound(to: Float.self, capacity: 2 * bins) { c in
                         for k in 0..<bins { c[2 * k] = r[k]; c[2 * k + 1] = m[k] }
                     }
-                    fftwf_execute(inversePlan)
+                    fftwf_execute_dft_c2r(inversePlan, freqBuffer, timeBuffer)
                     let start = (first + j) * hop - pad - origin
                     let lo = max(0, -start), hi = min(n, output.count - start)
                     guard hi > lo else { continue }
@@ -180,12 +199,12 @@ public final class STFT {
 
     /// The STFT of a whole signal: [bins × frameCount(samples:)].
     public func forward(_ signal: [Float]) -> ComplexSpectrogram {
-        let frames = configuration.frameCount(samples: signal.count)
+        let frames = configuration.frameCount(samples: signal.count), buffers = makeBuffers()
         var re = Matrix(rows: bins, cols: frames), im = Matrix(rows: bins, cols: frames)
         signal.withUnsafeBufferPointer { x in
             re.storage.withUnsafeMutableBufferPointer { pr in
                 im.storage.withUnsafeMutableBufferPointer { pi in
-                    if frames > 0 { analyze(x, firstFrame: 0, count: frames, re: pr.baseAddress!, im: pi.baseAddress!) }
+                    if frames > 0 { analyze(x, firstFrame: 0, count: frames, re: pr.baseAddress!, im: pi.baseAddress!, buffers: buffers) }
                 }
             }
         }
@@ -196,12 +215,13 @@ public final class STFT {
     public func inverse(_ spectrogram: ComplexSpectrogram, length: Int) -> [Float] {
         precondition(spectrogram.real.rows == bins, "spectrogram has \(spectrogram.real.rows) bins, expected \(bins)")
         var out = [Float](repeating: 0, count: length)
+        let buffers = makeBuffers()
         spectrogram.real.storage.withUnsafeBufferPointer { pr in
             spectrogram.imag.storage.withUnsafeBufferPointer { pi in
                 out.withUnsafeMutableBufferPointer { o in
                     if spectrogram.real.cols > 0 {
                         synthesize(re: pr.baseAddress!, im: pi.baseAddress!, firstFrame: 0,
-                                   count: spectrogram.real.cols, into: o)
+                                   count: spectrogram.real.cols, into: o, buffers: buffers)
                     }
                 }
             }

@@ -39,7 +39,10 @@ public struct SeparatorOptions: Sendable, Equatable {
 /// soft mask Mᵢ = Sᵢᵖ / Σⱼ Sⱼᵖ, applied to the mixture's complex STFT. The masks sum to one, so
 /// the sources sum to the mixture (up to float rounding). Bᵢ is the dictionary's atoms, or the
 /// reconstruction bases `SourceMaskTrainer` trained for exactly this set of dictionaries.
-public final class Separator {
+///
+/// Like `Denoiser`, a separator holds only what does not change and is shared by its streams; each
+/// `SeparatorStream` carries its own working memory.
+public final class Separator: Sendable {
     public struct Source: Sendable {
         public var name: String
         public var dictionary: SpectralDictionary
@@ -57,17 +60,43 @@ public final class Separator {
     public var sampleRate: Int { sources[0].dictionary.sampleRate }
     var configuration: STFTConfiguration { stft.configuration }
 
-    private let stft: STFT
-    private let solver: ActivationSolver
-    private let bands: FrequencyBands?
+    let stft: STFT
+    let solver: ActivationSolver
+    let bands: FrequencyBands?
     /// Source i's mask estimate: its bases and the activation rows they apply to.
-    private let estimates: [MaskEstimate]
-    private let exponent: Float
-    // Block buffers: the mixture's spectra and magnitude [bins × blockFrames], the activations
-    // [rank × blockFrames], each source's estimate, then mask [bins × blockFrames], one masked
-    // spectrum at a time.
-    private var re: [Float], im: [Float], magnitude: [Float], pooled: [Float], activations: [Float]
-    private var estimated: [[Float]], total: [Float], maskedRe: [Float], maskedIm: [Float]
+    let estimates: [MaskEstimate]
+    let exponent: Float
+
+    /// One stream's working memory for blocks of up to `blockFrames` frames: the mixture's spectra,
+    /// magnitude and pooled bands, the activations, each source's estimate (then its mask), the
+    /// masks' common denominator, one masked spectrum at a time, the solver's and the FFT's scratch.
+    final class BlockBuffers {
+        let re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, magnitude: UnsafeMutablePointer<Float>
+        let activations: UnsafeMutablePointer<Float>, pooled: UnsafeMutablePointer<Float>?
+        let estimated: [UnsafeMutablePointer<Float>], total: UnsafeMutablePointer<Float>
+        let maskedRe: UnsafeMutablePointer<Float>, maskedIm: UnsafeMutablePointer<Float>
+        let solver: ActivationSolver.Scratch
+        let fft: STFT.Buffers
+        private let all: [UnsafeMutablePointer<Float>]
+
+        init(_ d: Separator) {
+            let count = d.stft.bins * d.options.blockFrames
+            func zeros(_ n: Int) -> UnsafeMutablePointer<Float> {
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+                p.initialize(repeating: 0, count: max(n, 1))
+                return p
+            }
+            (re, im, magnitude, total, maskedRe, maskedIm) = (zeros(count), zeros(count), zeros(count), zeros(count), zeros(count), zeros(count))
+            activations = zeros(d.solver.rank * d.options.blockFrames)
+            pooled = d.bands.map { zeros($0.count * d.options.blockFrames) }
+            estimated = d.estimates.map { _ in zeros(count) }
+            solver = d.solver.makeScratch()
+            fft = d.stft.makeBuffers()
+            all = [re, im, magnitude, total, maskedRe, maskedIm, activations] + estimated + (pooled.map { [$0] } ?? [])
+        }
+
+        deinit { for p in all { p.deallocate() } }
+    }
 
     public init(sources: [Source], options: SeparatorOptions = SeparatorOptions()) throws(DenoiseError) {
         try options.validate()
@@ -100,12 +129,6 @@ public final class Separator {
             row += d.rank
         }
         self.estimates = estimates
-        let bins = first.bins, block = options.blockFrames
-        re = [Float](repeating: 0, count: bins * block)
-        im = re; magnitude = re; total = re; maskedRe = re; maskedIm = re
-        estimated = Array(repeating: re, count: sources.count)
-        pooled = [Float](repeating: 0, count: (bands?.count ?? 0) * block)
-        activations = [Float](repeating: 0, count: atoms.cols * block)
     }
 
     /// Each dictionary's separation bases when every one of `dictionaries` carries bases trained for
@@ -142,47 +165,32 @@ public final class Separator {
 
     /// Analysis, H solve, masks and synthesis of frames `first ..< first + n`: `x` holds the signal
     /// from sample `inputOrigin` on, `outputs[i]` source i from sample `outputOrigin` on.
-    fileprivate func process(_ x: UnsafeBufferPointer<Float>, inputOrigin: Int, firstFrame first: Int, count n: Int,
-                             into outputs: [UnsafeMutableBufferPointer<Float>], outputOrigin: Int) {
+    func process(_ x: UnsafeBufferPointer<Float>, inputOrigin: Int, firstFrame first: Int, count n: Int,
+                 into outputs: [UnsafeMutableBufferPointer<Float>], outputOrigin: Int, buffers b: BlockBuffers) {
         let bins = stft.bins, rank = solver.rank, count = bins * n
-        re.withUnsafeMutableBufferPointer { pre in
-        im.withUnsafeMutableBufferPointer { pim in
-        magnitude.withUnsafeMutableBufferPointer { pv in
-        activations.withUnsafeMutableBufferPointer { ph in
-        total.withUnsafeMutableBufferPointer { pq in
-        pooled.withUnsafeMutableBufferPointer { pb in
-            let re = pre.baseAddress!, im = pim.baseAddress!, v = pv.baseAddress!, h = ph.baseAddress!, q = pq.baseAddress!
-            solver.analyzeAndSolve(x, origin: inputOrigin, firstFrame: first, count: n, stft: stft, exponent: exponent, bands: bands,
-                                   re: re, im: im, v: v, pooled: pb.baseAddress, h: h)
-            q.update(repeating: 0, count: count)
-            for (i, e) in estimates.enumerated() {
-                estimated[i].withUnsafeMutableBufferPointer { ps in
-                    e.bases.storage.withUnsafeBufferPointer { pw in
-                        BLAS.gemm(m: bins, n: n, k: e.rows.count, a: pw.baseAddress!, lda: bins, b: h + e.rows.lowerBound,
-                                  ldb: rank, c: ps.baseAddress!, ldc: bins)
-                    }
-                    raiseAndAccumulate(ps.baseAddress!, power: options.maskPower, count: count, into: q)
-                }
+        let (re, im, h, q) = (b.re, b.im, b.activations, b.total)
+        solver.analyzeAndSolve(x, origin: inputOrigin, firstFrame: first, count: n, stft: stft, exponent: exponent, bands: bands,
+                               re: re, im: im, v: b.magnitude, pooled: b.pooled, h: h, fft: b.fft, scratch: b.solver)
+        q.update(repeating: 0, count: count)
+        for (i, e) in estimates.enumerated() {
+            e.bases.storage.withUnsafeBufferPointer { pw in
+                BLAS.gemm(m: bins, n: n, k: e.rows.count, a: pw.baseAddress!, lda: bins, b: h + e.rows.lowerBound,
+                          ldb: rank, c: b.estimated[i], ldc: bins)
             }
-            let share = 1 / Float(estimates.count)
-            maskedRe.withUnsafeMutableBufferPointer { pmr in
-            maskedIm.withUnsafeMutableBufferPointer { pmi in
-                let mr = pmr.baseAddress!, mi = pmi.baseAddress!
-                for i in estimates.indices {
-                    estimated[i].withUnsafeBufferPointer { ps in
-                        let s = ps.baseAddress!
-                        for j in 0..<count {
-                            // Where every estimate vanishes the sources share the bin equally, so the
-                            // masks still sum to one.
-                            let g = q[j] > 0 && q[j].isFinite ? s[j] / q[j] : share
-                            mr[j] = re[j] * g
-                            mi[j] = im[j] * g
-                        }
-                    }
-                    stft.synthesize(re: mr, im: mi, firstFrame: first, count: n, into: outputs[i], origin: outputOrigin)
-                }
-            }}
-        }}}}}}
+            raiseAndAccumulate(b.estimated[i], power: options.maskPower, count: count, into: q)
+        }
+        let share = 1 / Float(estimates.count), mr = b.maskedRe, mi = b.maskedIm
+        for i in estimates.indices {
+            let s = b.estimated[i]
+            for j in 0..<count {
+                // Where every estimate vanishes the sources share the bin equally, so the masks
+                // still sum to one.
+                let g = q[j] > 0 && q[j].isFinite ? s[j] / q[j] : share
+                mr[j] = re[j] * g
+                mi[j] = im[j] * g
+            }
+            stft.synthesize(re: mr, im: mi, firstFrame: first, count: n, into: outputs[i], origin: outputOrigin, buffers: b.fft)
+        }
     }
 }
 
@@ -211,16 +219,18 @@ public final class SeparatorStream {
     /// them can be written at once).
     private final class Samples { var values: [Float] = [] }
     private let outputs: [Samples]
+    private let buffers: Separator.BlockBuffers
     private var outputOrigin = 0
     private var nextFrame = 0
     public private(set) var received = 0
 
-    /// The stream uses `separator`'s buffers: streams of one separator must not run concurrently.
+    /// A stream of its own working memory: streams of one separator may run at once.
     public init(_ separator: Separator) {
         self.separator = separator
         hop = separator.configuration.hop
         pad = separator.configuration.leadingPadding
         outputs = separator.sources.map { _ in Samples() }
+        buffers = Separator.BlockBuffers(separator)
     }
 
     /// Adds samples; returns, per source, the separated samples this completes.
@@ -249,7 +259,8 @@ public final class SeparatorStream {
                 withOutputs { y in
                     while nextFrame < end {
                         let n = min(block, end - nextFrame)
-                        separator.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y, outputOrigin: outputOrigin)
+                        separator.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y, outputOrigin: outputOrigin,
+                                          buffers: buffers)
                         nextFrame += n
                     }
                 }

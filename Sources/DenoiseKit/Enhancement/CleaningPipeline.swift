@@ -118,6 +118,7 @@ final class UpperBand {
     /// Input samples still waiting for their lower part.
     private var unsplit: [Float] = []
     private let stft: STFT
+    private let fft: STFT.Buffers
     private let hop: Int, pad: Int, first: Int
     /// The band from sample `inputOrigin` on, and its cleaned overlap-add from `outputOrigin` on.
     private var input: [Float] = [], output: [Float] = []
@@ -133,6 +134,7 @@ final class UpperBand {
         let model = denoiser.configuration
         let n = max(16, Int((Double(model.nFFT) * Double(inputRate) / Double(denoiser.sampleRate)).rounded()) / 2 * 2)
         stft = try STFT(STFTConfiguration(nFFT: n, hop: max(1, n * model.hop / model.nFFT)))
+        fft = stft.makeBuffers()
         hop = stft.hop
         pad = stft.configuration.leadingPadding
         let bins = stft.bins
@@ -191,9 +193,9 @@ final class UpperBand {
                     re.withUnsafeMutableBufferPointer { pr in
                         im.withUnsafeMutableBufferPointer { pi in
                             while nextFrame < end {
-                                stft.analyze(x, origin: inputOrigin, firstFrame: nextFrame, count: 1, re: pr.baseAddress!, im: pi.baseAddress!)
+                                stft.analyze(x, origin: inputOrigin, firstFrame: nextFrame, count: 1, re: pr.baseAddress!, im: pi.baseAddress!, buffers: fft)
                                 suppress(re: pr.baseAddress!, im: pi.baseAddress!)
-                                stft.synthesize(re: pr.baseAddress!, im: pi.baseAddress!, firstFrame: nextFrame, count: 1, into: y, origin: outputOrigin)
+                                stft.synthesize(re: pr.baseAddress!, im: pi.baseAddress!, firstFrame: nextFrame, count: 1, into: y, origin: outputOrigin, buffers: fft)
                                 nextFrame += 1
                             }
                         }

@@ -8,8 +8,9 @@ import Foundation
 ///
 /// What does not change across iterations is computed once: Wᵀ·1 (β = 1), WᵀW and WᵀV (β = 2).
 /// Each frame's activations depend only on that frame, so solving frames in blocks gives the same
-/// H as solving the whole signal at once. Scratch buffers are allocated once for `capacity` frames.
-final class ActivationSolver {
+/// H as solving the whole signal at once. The solver holds only constants and is shared between
+/// threads; each caller solves through a `Scratch` of its own, allocated once for `capacity` frames.
+final class ActivationSolver: Sendable {
     let W: Matrix
     /// Atoms of the last `layerCount` iterations, [bins × rank·layerCount], one block per iteration.
     let layers: Matrix
@@ -26,11 +27,30 @@ final class ActivationSolver {
     private let columnSums: [Float]      // Wᵀ·1            [rank]
     private let layerColumnSums: [Float] // each layer's Wᵀ·1 [rank·layerCount]
     private let gram: Matrix             // WᵀW             [rank × rank] (β = 2)
-    private let model: UnsafeMutablePointer<Float>     // Λ = W·H     [bins × capacity]
-    private let negative: UnsafeMutablePointer<Float>  // V ⊙ Λ^(β−2) [bins × capacity]
-    private let positive: UnsafeMutablePointer<Float>  // Λ^(β−1)     [bins × capacity]
-    private let numerator: UnsafeMutablePointer<Float>   // [rank × capacity]
-    private let denominator: UnsafeMutablePointer<Float> // [rank × capacity]
+
+    /// A caller's buffers for blocks of up to `capacity` frames.
+    final class Scratch {
+        let model: UnsafeMutablePointer<Float>     // Λ = W·H     [bins × capacity]
+        let negative: UnsafeMutablePointer<Float>  // V ⊙ Λ^(β−2) [bins × capacity]
+        let positive: UnsafeMutablePointer<Float>  // Λ^(β−1)     [bins × capacity]
+        let numerator: UnsafeMutablePointer<Float>   // [rank × capacity]
+        let denominator: UnsafeMutablePointer<Float> // [rank × capacity]
+
+        init(bins: Int, rank: Int, capacity: Int) {
+            let big = bins * capacity, small = rank * capacity
+            model = .allocate(capacity: big)
+            negative = .allocate(capacity: big)
+            positive = .allocate(capacity: big)
+            numerator = .allocate(capacity: small)
+            denominator = .allocate(capacity: small)
+        }
+
+        deinit {
+            for p in [model, negative, positive, numerator, denominator] { p.deallocate() }
+        }
+    }
+
+    func makeScratch() -> Scratch { Scratch(bins: bins, rank: rank, capacity: capacity) }
 
     init(atoms W: Matrix, layers: Matrix? = nil, beta: Float, sparsity: Float, iterations: Int, capacity: Int, threads: Int = 1) {
         precondition(layers.map { $0.rows == W.rows && $0.cols % W.cols == 0 } ?? true, "layers must be blocks of W's shape")
@@ -44,16 +64,6 @@ final class ActivationSolver {
         columnSums = DenoiseKit.columnSums(W)
         layerColumnSums = DenoiseKit.columnSums(self.layers)
         gram = beta == 2 ? Matrix.product(W, W, transposeA: true) : Matrix(rows: 0, cols: 0)
-        let big = W.rows * capacity, small = W.cols * capacity
-        model = .allocate(capacity: big)
-        negative = .allocate(capacity: big)
-        positive = .allocate(capacity: big)
-        numerator = .allocate(capacity: small)
-        denominator = .allocate(capacity: small)
-    }
-
-    deinit {
-        for p in [model, negative, positive, numerator, denominator] { p.deallocate() }
     }
 
     /// Solves for `frames` (≤ capacity) columns of `v` [bins × frames], writing `h` [rank × frames].
@@ -61,27 +71,27 @@ final class ActivationSolver {
     /// With `threads` > 1 the columns are split between threads, each running single-threaded
     /// products on its own columns of the scratch buffers: on small products like these, that uses
     /// the cores better than BLAS's own threads (measured by `make bench`).
-    func solve(v: UnsafePointer<Float>, frames n: Int, h: UnsafeMutablePointer<Float>) {
+    func solve(v: UnsafePointer<Float>, frames n: Int, h: UnsafeMutablePointer<Float>, scratch: Scratch) {
         precondition(n <= capacity)
         let parts = min(threads, n / 32)
-        guard parts > 1 else { return solveColumns(v: v, frames: n, h: h, offset: 0) }
+        guard parts > 1 else { return solveColumns(v: v, frames: n, h: h, scratch: scratch, offset: 0) }
         // Each worker reads the solver's constants and touches only its own columns.
-        let shared = UnsafeSendable((solver: self, v: v, h: h))
+        let shared = UnsafeSendable((scratch: scratch, v: v, h: h))
         BLAS.withThreads(1) {
             DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let (solver, v, h) = shared.value
+                let (scratch, v, h) = shared.value
                 let first = n * part / parts, last = n * (part + 1) / parts
-                solver.solveColumns(v: v + first * solver.bins, frames: last - first, h: h + first * solver.rank, offset: first)
+                self.solveColumns(v: v + first * self.bins, frames: last - first, h: h + first * self.rank, scratch: scratch, offset: first)
             }
         }
     }
 
     /// `solve` on columns that use the scratch buffers' columns `offset ..< offset + frames`.
-    fileprivate func solveColumns(v: UnsafePointer<Float>, frames n: Int, h: UnsafeMutablePointer<Float>, offset: Int) {
+    private func solveColumns(v: UnsafePointer<Float>, frames n: Int, h: UnsafeMutablePointer<Float>, scratch: Scratch, offset: Int) {
         guard n > 0 else { return }
         let bins = self.bins, rank = self.rank, count = bins * n
-        let model = self.model + offset * bins, negative = self.negative + offset * bins, positive = self.positive + offset * bins
-        let numerator = self.numerator + offset * rank, denominator = self.denominator + offset * rank
+        let model = scratch.model + offset * bins, negative = scratch.negative + offset * bins, positive = scratch.positive + offset * bins
+        let numerator = scratch.numerator + offset * rank, denominator = scratch.denominator + offset * rank
         initialize(v: v, frames: n, h: h)
         W.storage.withUnsafeBufferPointer { pw in
         layers.storage.withUnsafeBufferPointer { pl in
@@ -129,12 +139,13 @@ final class ActivationSolver {
     func solve(_ v: Matrix) -> Matrix {
         precondition(v.rows == bins)
         var h = Matrix(rows: rank, cols: v.cols)
+        let scratch = makeScratch()
         v.storage.withUnsafeBufferPointer { pv in
             h.storage.withUnsafeMutableBufferPointer { ph in
                 var first = 0
                 while first < v.cols {
                     let n = min(capacity, v.cols - first)
-                    solve(v: pv.baseAddress! + first * bins, frames: n, h: ph.baseAddress! + first * rank)
+                    solve(v: pv.baseAddress! + first * bins, frames: n, h: ph.baseAddress! + first * rank, scratch: scratch)
                     first += n
                 }
             }
@@ -162,17 +173,18 @@ extension ActivationSolver {
     /// activations into `h`, solved on `bands` (pooled through `pooled`) when given, else on every bin.
     func analyzeAndSolve(_ x: UnsafeBufferPointer<Float>, origin: Int, firstFrame first: Int, count n: Int, stft: STFT,
                          exponent: Float, bands: FrequencyBands?, re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>,
-                         v: UnsafeMutablePointer<Float>, pooled: UnsafeMutablePointer<Float>?, h: UnsafeMutablePointer<Float>) {
+                         v: UnsafeMutablePointer<Float>, pooled: UnsafeMutablePointer<Float>?, h: UnsafeMutablePointer<Float>,
+                         fft: STFT.Buffers, scratch: Scratch) {
         let count = stft.bins * n
-        stft.analyze(x, origin: origin, firstFrame: first, count: n, re: re, im: im)
+        stft.analyze(x, origin: origin, firstFrame: first, count: n, re: re, im: im, buffers: fft)
         spectralMagnitude(re: re, im: im, count: count, exponent: exponent, into: v)
         let floor = BetaDivergence.floor
         for i in 0..<count { v[i] = max(v[i], floor) }
         if let bands, let pooled {
             bands.pool(v, frames: n, into: pooled)
-            solve(v: pooled, frames: n, h: h)
+            solve(v: pooled, frames: n, h: h, scratch: scratch)
         } else {
-            solve(v: v, frames: n, h: h)
+            solve(v: v, frames: n, h: h, scratch: scratch)
         }
     }
 }

@@ -54,39 +54,38 @@ public struct DenoiserOptions: Sendable, Equatable {
     }
 }
 
-/// Supervised NMF speech enhancement.
+/// Supervised NMF speech enhancement: the model.
 ///
 /// With W = [W_speech W_noise] fixed, each block of frames of the noisy magnitude spectrogram V is
 /// explained as V ≈ W·H; the speech estimate S = W_speech·H_speech and noise estimate
 /// N = W_noise·H_noise give the soft mask M = Sᵖ / (Sᵖ + Nᵖ), which is applied to the complex noisy
 /// STFT before the inverse STFT.
-public final class Denoiser {
+///
+/// A denoiser holds only what does not change (dictionaries, atoms, bases, layers, plans) and is
+/// shared by every stream, batch worker, noise choice and trainer; each `DenoiserStream` carries its
+/// own working memory, so any number of them run at once.
+public final class Denoiser: Sendable {
     public let speech: SpectralDictionary
     public let noise: [SpectralDictionary]
     public let options: DenoiserOptions
     /// The rate the dictionaries were trained at; other inputs are resampled to it and back.
     public var sampleRate: Int { speech.sampleRate }
 
-    private let stft: STFT
-    private let solver: ActivationSolver
+    let stft: STFT
+    let solver: ActivationSolver
     /// The solve's frequency axis when it is pooled into bands.
-    private let bands: FrequencyBands?
+    let bands: FrequencyBands?
     /// The mask's speech and noise estimates, S_t = Σ_o A_o·H[rows](t + o) and likewise N: from the
     /// solve's own atoms, or from the discriminative reconstruction bases of the noise dictionary
     /// when it carries ones trained with this speech dictionary.
-    private let speechEstimate: MaskEstimate, noiseEstimate: MaskEstimate
+    let speechEstimate: MaskEstimate, noiseEstimate: MaskEstimate
     /// Whether the estimates use discriminatively trained bases.
     public let usesMaskBases: Bool
     /// How many of the solve's last iterations use atoms trained with those bases (0: none).
     public let trainedLayers: Int
     /// Frames around each frame whose activations build its mask (from the mask bases).
     public let context: MaskContext
-    private let exponent: Float
-    // Block buffers. The spectra [bins × (future + blockFrames)] and activations
-    // [rank × (past + future + blockFrames)] start with the frames carried over from the last block.
-    private var re: [Float], im: [Float], activations: [Float]
-    private var magnitude: [Float], speechModel: [Float], noiseModel: [Float]  // [bins × blockFrames]
-    private var pooled: [Float]  // [bands × blockFrames]
+    let exponent: Float
 
     public init(speech: SpectralDictionary, noise: [SpectralDictionary], options: DenoiserOptions = DenoiserOptions()) throws(DenoiseError) {
         try options.validate()
@@ -129,13 +128,6 @@ public final class Denoiser {
         trainedLayers = min(layers.map { $0.cols / atoms.cols } ?? 0, options.iterations)
         solver = ActivationSolver(atoms: solveAtoms, layers: layers, beta: speech.beta, sparsity: options.sparsity,
                                   iterations: options.iterations, capacity: options.blockFrames, threads: options.threads)
-        let bins = speech.bins, rank = atoms.cols, lag = context.future, history = context.past + context.future
-        re = [Float](repeating: 0, count: bins * (options.blockFrames + lag))
-        im = re
-        magnitude = [Float](repeating: 0, count: bins * options.blockFrames)
-        speechModel = magnitude; noiseModel = magnitude
-        activations = [Float](repeating: 0, count: rank * (options.blockFrames + history))
-        pooled = [Float](repeating: 0, count: (bands?.count ?? 0) * options.blockFrames)
     }
 
     /// Per row (bin or band), how much larger `bases` are than `atoms`: Σ over the columns of the
@@ -241,98 +233,6 @@ public final class Denoiser {
         return signal.withUnsafeBufferPointer { stream.push($0) } + stream.finish()
     }
 
-    /// Analysis and H solve of frames `first ..< first + n`, then mask and synthesis of the frames
-    /// `context.future` behind them, whose later context is now known. `x` holds the signal from
-    /// sample `inputOrigin` on, `y` the output from sample `outputOrigin` on; `carry` holds the
-    /// spectra and activations of the frames before `first` that later frames still need.
-    fileprivate func process(_ x: UnsafeBufferPointer<Float>, inputOrigin: Int, firstFrame first: Int, count n: Int,
-                             into y: UnsafeMutableBufferPointer<Float>, outputOrigin: Int, carry: inout Carry) {
-        let bins = stft.bins, rank = solver.rank
-        let lag = context.future, history = context.past + context.future
-        re.withUnsafeMutableBufferPointer { pre in
-        im.withUnsafeMutableBufferPointer { pim in
-        magnitude.withUnsafeMutableBufferPointer { pv in
-        speechModel.withUnsafeMutableBufferPointer { ps in
-        noiseModel.withUnsafeMutableBufferPointer { pn in
-        activations.withUnsafeMutableBufferPointer { ph in
-        speechEstimate.bases.storage.withUnsafeBufferPointer { pws in
-        noiseEstimate.bases.storage.withUnsafeBufferPointer { pwn in
-            let re = pre.baseAddress!, im = pim.baseAddress!, v = pv.baseAddress!
-            let s = ps.baseAddress!, nm = pn.baseAddress!, h = ph.baseAddress!
-            let ws = pws.baseAddress!, wn = pwn.baseAddress!
-            carry.restore(re: re, im: im, h: h)
-            let newRe = re + lag * bins, newIm = im + lag * bins, newH = h + history * rank
-            pooled.withUnsafeMutableBufferPointer { pb in
-                solver.analyzeAndSolve(x, origin: inputOrigin, firstFrame: first, count: n, stft: stft, exponent: exponent, bands: bands,
-                                       re: newRe, im: newIm, v: v, pooled: pb.baseAddress, h: newH)
-            }
-            // The mask's products are as large as the solve's with a wide context: split the columns
-            // between the threads too.
-            let parts = max(min(options.threads, n / 32), 1)
-            let job = UnsafeSendable((denoiser: self, ws: ws, wn: wn, h: h, s: s, nm: nm, re: re, im: im))
-            @Sendable func mask(_ part: Int) {
-                let (d, ws, wn, h, s, nm, re, im) = job.value
-                let lo = n * part / parts, hi = n * (part + 1) / parts
-                d.mask(columns: lo..<hi, speechBases: ws, noiseBases: wn, h: h, s: s, noise: nm, re: re, im: im)
-            }
-            if parts > 1 {
-                BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: parts) { mask($0) } }
-            } else {
-                mask(0)
-            }
-            stft.synthesize(re: re, im: im, firstFrame: first - lag, count: n, into: y, origin: outputOrigin)
-            carry.save(re: newRe + (n - lag) * bins, im: newIm + (n - lag) * bins, h: newH + (n - history) * rank)
-        }}}}}}}}
-    }
-
-    /// Builds and applies the mask of spectra columns `columns` (frame first − future + j is column
-    /// j): S = Σ_o A_o · H[speech rows](t + o) and N likewise, where activation column j + past + o
-    /// holds frame t + o (leading dimension rank).
-    private func mask(columns: Range<Int>, speechBases: UnsafePointer<Float>, noiseBases: UnsafePointer<Float>,
-                      h: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>, noise nm: UnsafeMutablePointer<Float>,
-                      re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
-        let bins = stft.bins, rank = solver.rank, n = columns.count, j = columns.lowerBound
-        guard n > 0 else { return }
-        let s = s + j * bins, nm = nm + j * bins
-        let sr = speechEstimate.rows, nr = noiseEstimate.rows
-        for (block, offset) in context.offsets.enumerated() {
-            let hb = h + (j + context.past + offset) * rank
-            let accumulate: Float = block == 0 ? 0 : 1
-            BLAS.gemm(m: bins, n: n, k: sr.count, a: speechBases + block * sr.count * bins, lda: bins, b: hb + sr.lowerBound,
-                      ldb: rank, beta: accumulate, c: s, ldc: bins)
-            BLAS.gemm(m: bins, n: n, k: nr.count, a: noiseBases + block * nr.count * bins, lda: bins, b: hb + nr.lowerBound,
-                      ldb: rank, beta: accumulate, c: nm, ldc: bins)
-        }
-        applyMask(speech: s, noise: nm, power: options.maskPower, exponent: options.gainExponent, floor: options.gainFloor, count: bins * n,
-                  re: re + j * bins, im: im + j * bins)
-    }
-
-    /// A stream's frames from before its next block that the next block's masks still need: the
-    /// last `future` spectra and the last `past + future` activations.
-    fileprivate struct Carry {
-        var re: [Float], im: [Float], h: [Float]
-
-        init(bins: Int, rank: Int, context: MaskContext) {
-            re = [Float](repeating: 0, count: bins * context.future)
-            im = re
-            h = [Float](repeating: 0, count: rank * (context.past + context.future))
-        }
-
-        func restore(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
-            self.re.withUnsafeBufferPointer { re.update(from: $0.baseAddress!, count: $0.count) }
-            self.im.withUnsafeBufferPointer { im.update(from: $0.baseAddress!, count: $0.count) }
-            self.h.withUnsafeBufferPointer { h.update(from: $0.baseAddress!, count: $0.count) }
-        }
-
-        /// Copies the carried columns out: they end where the block's columns end.
-        mutating func save(re: UnsafePointer<Float>, im: UnsafePointer<Float>, h: UnsafePointer<Float>) {
-            self.re.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: re, count: $0.count) }
-            self.im.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: im, count: $0.count) }
-            self.h.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: h, count: $0.count) }
-        }
-    }
-
-    fileprivate func makeCarry() -> Carry { Carry(bins: stft.bins, rank: solver.rank, context: context) }
 
     var configuration: STFTConfiguration { stft.configuration }
 
@@ -342,123 +242,5 @@ public final class Denoiser {
         var floored = v
         for i in floored.storage.indices { floored.storage[i] = max(floored.storage[i], BetaDivergence.floor) }
         return solver.solve(bands?.pool(floored) ?? floored)
-    }
-}
-
-/// One of the mask's two estimates: one [bins × rows.count] block of bases per context frame, oldest
-/// first, each applied to the activation rows `rows` of its frame.
-struct MaskEstimate {
-    let bases: Matrix
-    let rows: Range<Int>
-}
-
-/// One channel cleaned as its samples arrive (at the dictionaries' rate).
-///
-/// With W fixed, each frame's activations depend on that frame alone, so frames are solved as soon
-/// as they are complete, in blocks of up to `blockFrames`, and the result does not depend on how
-/// the input was chunked. A frame is masked once the mask's future context is solved too. A sample
-/// is released once every frame covering it has been added, at most nFFT + future·hop samples
-/// after it arrived. Memory holds about one window plus the largest push.
-public final class DenoiserStream {
-    private let denoiser: Denoiser
-    private let hop: Int, pad: Int
-    /// Signal samples from `inputOrigin` on.
-    private var input: [Float] = []
-    private var inputOrigin = 0
-    /// Overlap-added output from `outputOrigin` on.
-    private var output: [Float] = []
-    private var outputOrigin = 0
-    private var nextFrame = 0
-    public private(set) var received = 0
-    /// Frames solved but not yet masked: the mask's future context.
-    private let lag: Int
-    private var carry: Denoiser.Carry
-
-    /// The stream uses `denoiser`'s buffers: streams of one denoiser must not run concurrently.
-    public init(_ denoiser: Denoiser) {
-        self.denoiser = denoiser
-        hop = denoiser.configuration.hop
-        pad = denoiser.configuration.leadingPadding
-        lag = denoiser.context.future
-        carry = denoiser.makeCarry()
-    }
-
-    /// Adds samples; returns the cleaned samples this completes.
-    public func push(_ samples: UnsafeBufferPointer<Float>) -> [Float] {
-        let start = input.count
-        input.append(contentsOf: samples)
-        // Readers count and report these; here they are only made harmless (NaN/Inf → 0, far out of
-        // range → clamped), so no input given to the library can overflow the spectra.
-        var repairs = SampleRepairs()
-        if !samples.isEmpty { input.withUnsafeMutableBufferPointer { repairs.repair($0.baseAddress! + start, count: samples.count) } }
-        received += samples.count
-        // Frame t ends at sample (t + 1)·hop: frames 0 ..< received / hop are complete, and the ones
-        // `lag` frames behind them are masked and added.
-        return run(toFrame: received / hop, releaseTo: (received / hop - lag) * hop - pad)
-    }
-
-    /// Processes the last frames (zeros past the end, and `lag` more to complete the last masks'
-    /// context) and returns the rest of the output.
-    public func finish() -> [Float] {
-        run(toFrame: denoiser.configuration.frameCount(samples: received) + lag, releaseTo: received)
-    }
-
-    private func run(toFrame end: Int, releaseTo released: Int) -> [Float] {
-        if end > nextFrame {
-            // Frame t writes samples up to (t + 1)·hop.
-            let needed = end * hop - outputOrigin
-            if output.count < needed { output.append(contentsOf: repeatElement(0, count: needed - output.count)) }
-            let block = denoiser.options.blockFrames
-            input.withUnsafeBufferPointer { x in
-                output.withUnsafeMutableBufferPointer { y in
-                    while nextFrame < end {
-                        let n = min(block, end - nextFrame)
-                        denoiser.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y,
-                                         outputOrigin: outputOrigin, carry: &carry)
-                        nextFrame += n
-                    }
-                }
-            }
-            // The next frame starts at nextFrame·hop − pad; earlier input is no longer needed.
-            let drop = min(max(nextFrame * hop - pad - inputOrigin, 0), input.count)
-            input.removeFirst(drop)
-            inputOrigin += drop
-        }
-        let count = min(max(released - outputOrigin, 0), output.count)
-        let done = Array(output[..<count])
-        output.removeFirst(count)
-        outputOrigin += count
-        return done
-    }
-}
-
-/// X ← X · max((Sᵖ / (Sᵖ + Nᵖ))ᵞ, floor); where both estimates vanish (or are not numbers) the gain
-/// is the floor, never NaN. The ratio is written over `speech` first (it is not needed afterwards),
-/// then shaped by γ, then applied: each pass a plain loop, with the common powers spelled out (powf
-/// costs ~1 s on a 10-minute file).
-func applyMask(speech s: UnsafeMutablePointer<Float>, noise n: UnsafePointer<Float>, power p: Float, exponent: Float, floor: Float,
-               count: Int, re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
-    let tiny = Float.leastNormalMagnitude
-    @inline(__always) func ratio(_ a: Float, _ b: Float) -> Float { a / max(a + b, tiny) }
-    switch p {
-    case 1: for i in 0..<count { s[i] = ratio(s[i], n[i]) }
-    case 2: for i in 0..<count { s[i] = ratio(s[i] * s[i], n[i] * n[i]) }
-    case 3: for i in 0..<count { s[i] = ratio(s[i] * s[i] * s[i], n[i] * n[i] * n[i]) }
-    default: for i in 0..<count { s[i] = ratio(powf(s[i], p), powf(n[i], p)) }
-    }
-    switch exponent {
-    case 1: break
-    case 1.25: for i in 0..<count { s[i] *= s[i].squareRoot().squareRoot() }
-    case 1.5: for i in 0..<count { s[i] *= s[i].squareRoot() }
-    case 2: for i in 0..<count { s[i] *= s[i] }
-    default: for i in 0..<count { s[i] = powf(s[i], exponent) }
-    }
-    for i in 0..<count {
-        // The last guard: a gain is in [floor, 1] whatever the estimates were (NaN from a
-        // pathological dictionary included), so finite input can only give finite output.
-        let m = s[i]
-        let g = m >= floor ? min(m, 1) : floor
-        re[i] *= g
-        im[i] *= g
     }
 }

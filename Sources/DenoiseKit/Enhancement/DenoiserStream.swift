@@ -1,0 +1,209 @@
+import Foundation
+
+extension Denoiser {
+    /// One stream's working memory for blocks of up to `blockFrames` frames: the spectra
+    /// [bins × (future + blockFrames)] and activations [rank × (past + future + blockFrames)], each
+    /// starting with the frames carried over from the last block; the magnitudes, pooled bands and
+    /// the two estimates [· × blockFrames]; the solver's and the FFT's scratch.
+    final class BlockBuffers {
+        let re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, activations: UnsafeMutablePointer<Float>
+        let magnitude: UnsafeMutablePointer<Float>, speech: UnsafeMutablePointer<Float>, noise: UnsafeMutablePointer<Float>
+        let pooled: UnsafeMutablePointer<Float>?
+        let solver: ActivationSolver.Scratch
+        let fft: STFT.Buffers
+        private let all: [UnsafeMutablePointer<Float>]
+
+        init(_ d: Denoiser) {
+            let bins = d.stft.bins, block = d.options.blockFrames
+            func zeros(_ count: Int) -> UnsafeMutablePointer<Float> {
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+                p.initialize(repeating: 0, count: max(count, 1))
+                return p
+            }
+            re = zeros(bins * (block + d.context.future))
+            im = zeros(bins * (block + d.context.future))
+            activations = zeros(d.solver.rank * (block + d.context.past + d.context.future))
+            magnitude = zeros(bins * block)
+            speech = zeros(bins * block)
+            noise = zeros(bins * block)
+            pooled = d.bands.map { zeros($0.count * block) }
+            solver = d.solver.makeScratch()
+            fft = d.stft.makeBuffers()
+            all = [re, im, activations, magnitude, speech, noise] + (pooled.map { [$0] } ?? [])
+        }
+
+        deinit { for p in all { p.deallocate() } }
+    }
+
+    /// Analysis and H solve of frames `first ..< first + n`, then mask and synthesis of the frames
+    /// `context.future` behind them, whose later context is now known. `x` holds the signal from
+    /// sample `inputOrigin` on, `y` the output from sample `outputOrigin` on; `carry` holds the
+    /// spectra and activations of the frames before `first` that later frames still need.
+    func process(_ x: UnsafeBufferPointer<Float>, inputOrigin: Int, firstFrame first: Int, count n: Int,
+                 into y: UnsafeMutableBufferPointer<Float>, outputOrigin: Int, carry: inout Carry, buffers b: BlockBuffers) {
+        let bins = stft.bins, rank = solver.rank
+        let lag = context.future, history = context.past + context.future
+        let (re, im, h) = (b.re, b.im, b.activations)
+        carry.restore(re: re, im: im, h: h)
+        let newRe = re + lag * bins, newIm = im + lag * bins, newH = h + history * rank
+        solver.analyzeAndSolve(x, origin: inputOrigin, firstFrame: first, count: n, stft: stft, exponent: exponent, bands: bands,
+                               re: newRe, im: newIm, v: b.magnitude, pooled: b.pooled, h: newH, fft: b.fft, scratch: b.solver)
+        speechEstimate.bases.storage.withUnsafeBufferPointer { pws in
+        noiseEstimate.bases.storage.withUnsafeBufferPointer { pwn in
+            // The mask's products are as large as the solve's with a wide context: split the columns
+            // between the threads too.
+            let parts = max(min(options.threads, n / 32), 1)
+            let job = UnsafeSendable((ws: pws.baseAddress!, wn: pwn.baseAddress!, buffers: b))
+            @Sendable func mask(_ part: Int) {
+                let (ws, wn, b) = job.value
+                let lo = n * part / parts, hi = n * (part + 1) / parts
+                self.mask(columns: lo..<hi, speechBases: ws, noiseBases: wn, h: b.activations, s: b.speech, noise: b.noise, re: b.re, im: b.im)
+            }
+            if parts > 1 {
+                BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: parts) { mask($0) } }
+            } else {
+                mask(0)
+            }
+        }}
+        stft.synthesize(re: re, im: im, firstFrame: first - lag, count: n, into: y, origin: outputOrigin, buffers: b.fft)
+        carry.save(re: newRe + (n - lag) * bins, im: newIm + (n - lag) * bins, h: newH + (n - history) * rank)
+    }
+
+    /// Builds and applies the mask of spectra columns `columns` (frame first − future + j is column
+    /// j): S = Σ_o A_o · H[speech rows](t + o) and N likewise, where activation column j + past + o
+    /// holds frame t + o (leading dimension rank).
+    private func mask(columns: Range<Int>, speechBases: UnsafePointer<Float>, noiseBases: UnsafePointer<Float>,
+                      h: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>, noise nm: UnsafeMutablePointer<Float>,
+                      re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
+        let bins = stft.bins, rank = solver.rank, n = columns.count, j = columns.lowerBound
+        guard n > 0 else { return }
+        let s = s + j * bins, nm = nm + j * bins
+        let sr = speechEstimate.rows, nr = noiseEstimate.rows
+        for (block, offset) in context.offsets.enumerated() {
+            let hb = h + (j + context.past + offset) * rank
+            let accumulate: Float = block == 0 ? 0 : 1
+            BLAS.gemm(m: bins, n: n, k: sr.count, a: speechBases + block * sr.count * bins, lda: bins, b: hb + sr.lowerBound,
+                      ldb: rank, beta: accumulate, c: s, ldc: bins)
+            BLAS.gemm(m: bins, n: n, k: nr.count, a: noiseBases + block * nr.count * bins, lda: bins, b: hb + nr.lowerBound,
+                      ldb: rank, beta: accumulate, c: nm, ldc: bins)
+        }
+        applyMask(speech: s, noise: nm, power: options.maskPower, exponent: options.gainExponent, floor: options.gainFloor, count: bins * n,
+                  re: re + j * bins, im: im + j * bins)
+    }
+
+    /// A stream's frames from before its next block that the next block's masks still need: the
+    /// last `future` spectra and the last `past + future` activations.
+    struct Carry {
+        var re: [Float], im: [Float], h: [Float]
+
+        init(bins: Int, rank: Int, context: MaskContext) {
+            re = [Float](repeating: 0, count: bins * context.future)
+            im = re
+            h = [Float](repeating: 0, count: rank * (context.past + context.future))
+        }
+
+        func restore(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
+            self.re.withUnsafeBufferPointer { re.update(from: $0.baseAddress!, count: $0.count) }
+            self.im.withUnsafeBufferPointer { im.update(from: $0.baseAddress!, count: $0.count) }
+            self.h.withUnsafeBufferPointer { h.update(from: $0.baseAddress!, count: $0.count) }
+        }
+
+        /// Copies the carried columns out: they end where the block's columns end.
+        mutating func save(re: UnsafePointer<Float>, im: UnsafePointer<Float>, h: UnsafePointer<Float>) {
+            self.re.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: re, count: $0.count) }
+            self.im.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: im, count: $0.count) }
+            self.h.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: h, count: $0.count) }
+        }
+    }
+
+    func makeCarry() -> Carry { Carry(bins: stft.bins, rank: solver.rank, context: context) }
+}
+
+/// One of the mask's two estimates: one [bins × rows.count] block of bases per context frame, oldest
+/// first, each applied to the activation rows `rows` of its frame.
+struct MaskEstimate {
+    let bases: Matrix
+    let rows: Range<Int>
+}
+
+/// One channel cleaned as its samples arrive (at the dictionaries' rate).
+///
+/// With W fixed, each frame's activations depend on that frame alone, so frames are solved as soon
+/// as they are complete, in blocks of up to `blockFrames`, and the result does not depend on how
+/// the input was chunked. A frame is masked once the mask's future context is solved too. A sample
+/// is released once every frame covering it has been added, at most nFFT + future·hop samples
+/// after it arrived. Memory holds about one window plus the largest push.
+public final class DenoiserStream {
+    private let denoiser: Denoiser
+    private let hop: Int, pad: Int
+    /// Signal samples from `inputOrigin` on.
+    private var input: [Float] = []
+    private var inputOrigin = 0
+    /// Overlap-added output from `outputOrigin` on.
+    private var output: [Float] = []
+    private var outputOrigin = 0
+    private var nextFrame = 0
+    public private(set) var received = 0
+    /// Frames solved but not yet masked: the mask's future context.
+    private let lag: Int
+    private var carry: Denoiser.Carry
+    private let buffers: Denoiser.BlockBuffers
+
+    /// A stream of its own working memory: streams of one denoiser may run at once.
+    public init(_ denoiser: Denoiser) {
+        self.denoiser = denoiser
+        hop = denoiser.configuration.hop
+        pad = denoiser.configuration.leadingPadding
+        lag = denoiser.context.future
+        carry = denoiser.makeCarry()
+        buffers = Denoiser.BlockBuffers(denoiser)
+    }
+
+    /// Adds samples; returns the cleaned samples this completes.
+    public func push(_ samples: UnsafeBufferPointer<Float>) -> [Float] {
+        let start = input.count
+        input.append(contentsOf: samples)
+        // Readers count and report these; here they are only made harmless (NaN/Inf → 0, far out of
+        // range → clamped), so no input given to the library can overflow the spectra.
+        var repairs = SampleRepairs()
+        if !samples.isEmpty { input.withUnsafeMutableBufferPointer { repairs.repair($0.baseAddress! + start, count: samples.count) } }
+        received += samples.count
+        // Frame t ends at sample (t + 1)·hop: frames 0 ..< received / hop are complete, and the ones
+        // `lag` frames behind them are masked and added.
+        return run(toFrame: received / hop, releaseTo: (received / hop - lag) * hop - pad)
+    }
+
+    /// Processes the last frames (zeros past the end, and `lag` more to complete the last masks'
+    /// context) and returns the rest of the output.
+    public func finish() -> [Float] {
+        run(toFrame: denoiser.configuration.frameCount(samples: received) + lag, releaseTo: received)
+    }
+
+    private func run(toFrame end: Int, releaseTo released: Int) -> [Float] {
+        if end > nextFrame {
+            // Frame t writes samples up to (t + 1)·hop.
+            let needed = end * hop - outputOrigin
+            if output.count < needed { output.append(contentsOf: repeatElement(0, count: needed - output.count)) }
+            let block = denoiser.options.blockFrames
+            input.withUnsafeBufferPointer { x in
+                output.withUnsafeMutableBufferPointer { y in
+                    while nextFrame < end {
+                        let n = min(block, end - nextFrame)
+                        denoiser.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y,
+                                         outputOrigin: outputOrigin, carry: &carry, buffers: buffers)
+                        nextFrame += n
+                    }
+                }
+            }
+            // The next frame starts at nextFrame·hop − pad; earlier input is no longer needed.
+            let drop = min(max(nextFrame * hop - pad - inputOrigin, 0), input.count)
+            input.removeFirst(drop)
+            inputOrigin += drop
+        }
+        let count = min(max(released - outputOrigin, 0), output.count)
+        let done = Array(output[..<count])
+        output.removeFirst(count)
+        outputOrigin += count
+        return done
+    }
+}
