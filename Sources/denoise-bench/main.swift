@@ -139,7 +139,7 @@ do {
     let options = DictionaryTrainingOptions(kind: .speech, sampleRate: 16000, stft: STFTConfiguration(),
                                             nmf: NMFConfiguration(rank: 64, iterations: quick ? 20 : 50, tolerance: 0))
     var v = try DictionaryTrainer.trainingFrames(audio.channels[0], options: options)
-    v = Matrix(rows: v.rows, cols: min(v.cols, 20000), storage: Array(v.storage.prefix(v.rows * min(v.cols, 20000))))
+    v = Matrix(rows: v.rows, cols: min(v.cols, 20000), storage: Array(v.values.prefix(v.rows * min(v.cols, 20000))))
     let start = now()
     let result = try NMF.factorize(v, configuration: options.nmf)
     let seconds = now() - start

@@ -209,8 +209,9 @@ struct Run: ParsableCommand {
             if speechDictionary.kind != .speech { Console.warning("\(speechDictionary.label) is used as the speech dictionary") }
             for d in noiseDictionaries where d.kind != .noise { Console.warning("\(d.label) is used as a noise dictionary") }
         }
-        return try Denoiser(speech: speechDictionary, noise: noiseDictionaries,
-                            options: options)
+        let denoiser = try Denoiser(speech: speechDictionary, noise: noiseDictionaries, options: options)
+        if !quiet { for warning in denoiser.warnings { Console.warning(warning) } }
+        return denoiser
     }
 
     /// `--noise auto` (the default for files): `general`'s denoiser with its first noise dictionary
@@ -374,8 +375,7 @@ struct NoiseChoices: Sendable {
         names = ["general"]
         dictionaries = [general]
         for type in ShippedDictionaries.noiseTypes() {
-            var atoms = try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type))
-            atoms.maskBases = nil
+            let atoms = try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type)).withoutMaskBases
             names.append(type)
             dictionaries.append(atoms)
         }

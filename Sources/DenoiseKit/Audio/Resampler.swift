@@ -82,11 +82,11 @@ public enum Resampler {
         return signal.withUnsafeBufferPointer { stream.process($0) } + stream.finish()
     }
 
-    /// Every channel of `audio` converted to `rate`.
-    public static func resample(_ audio: AudioBuffer, to rate: Int) throws(DenoiseError) -> AudioBuffer {
-        guard audio.sampleRate != rate else { return audio }
-        var channels: [[Float]] = []
-        for c in audio.channels { channels.append(try resample(c, from: audio.sampleRate, to: rate)) }
-        return AudioBuffer(sampleRate: rate, channels: channels)
+    /// The file `path` (or its first `seconds`) mixed down to one channel and converted to `rate`:
+    /// what every model reads a recording as. Also its information and duration.
+    public static func readMono(_ path: String, at rate: Int, seconds: Double? = nil) throws(DenoiseError)
+        -> (signal: [Float], info: AudioFileInfo, duration: Double) {
+        let (audio, info) = try AudioFile.read(path, seconds: seconds)
+        return (try resample(audio.mixedDown(), from: audio.sampleRate, to: rate), info, audio.duration)
     }
 }

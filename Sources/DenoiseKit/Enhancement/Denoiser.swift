@@ -85,6 +85,9 @@ public final class Denoiser: Sendable {
     public let trainedLayers: Int
     /// Frames around each frame whose activations build its mask (from the mask bases).
     public let context: MaskContext
+    /// Where these options leave trained parts of the noise dictionary unused or used otherwise than
+    /// trained (a warning each, for the user): nothing is dropped silently.
+    public let warnings: [String]
     let exponent: Float
 
     public init(speech: SpectralDictionary, noise: [SpectralDictionary], options: DenoiserOptions = DenoiserOptions()) throws(DenoiseError) {
@@ -110,7 +113,9 @@ public final class Denoiser: Sendable {
         }
         let solveAtoms = bands?.pool(atoms) ?? atoms
         var layers: Matrix?
+        var warnings: [String] = []
         if let withBases, let bases = noise[withBases].maskBases {
+            warnings = Self.mismatches(noise[withBases], options: options, solveRows: solveAtoms.rows)
             context = bases.context
             let scale = Self.scale(of: bases.speech, against: speech.atoms)
             (speechEstimate, noiseEstimate) = Self.estimates(speech: speech, noise: noise, withBases: withBases, bases: bases, scale: scale)
@@ -126,8 +131,31 @@ public final class Denoiser: Sendable {
             usesMaskBases = false
         }
         trainedLayers = min(layers.map { $0.cols / atoms.cols } ?? 0, options.iterations)
+        self.warnings = warnings
         solver = ActivationSolver(atoms: solveAtoms, layers: layers, beta: speech.beta, sparsity: options.sparsity,
                                   iterations: options.iterations, capacity: options.blockFrames, threads: options.threads)
+    }
+
+    /// What of `dictionary`'s mask bases and solve layers `options` do not use as trained.
+    static func mismatches(_ dictionary: SpectralDictionary, options: DenoiserOptions, solveRows: Int) -> [String] {
+        guard let bases = dictionary.maskBases else { return [] }
+        var out: [String] = []
+        let name = dictionary.label
+        if let layers = bases.layers {
+            if layers.rows != solveRows {
+                out.append("\(name) has solve layers trained on \(layers.rows) bands; with \(options.bands == 0 ? "every bin" : "\(options.bands) bands") the solve uses its atoms throughout")
+            } else if bases.layerCount > options.iterations {
+                out.append("\(name) has \(bases.layerCount) trained solve layers; \(options.iterations) iterations use only the last \(options.iterations) of them")
+            }
+        }
+        let used = [("mask_run_iterations", "iterations", String(options.iterations)), ("mask_run_bands", "bands", String(options.bands)),
+                    ("mask_run_sparsity", "sparsity", String(options.sparsity)), ("mask_power", "mask power", String(options.maskPower))]
+        for (key, setting, value) in used {
+            if let trained = dictionary.extraMetadata[key], Float(trained) != Float(value) {
+                out.append("the mask bases of \(name) were trained with \(setting) \(trained); this run uses \(value)")
+            }
+        }
+        return out
     }
 
     /// Per row (bin or band), how much larger `bases` are than `atoms`: Σ over the columns of the
@@ -239,8 +267,7 @@ public final class Denoiser: Sendable {
     /// The activations H [rank × frames] this denoiser solves for a magnitude spectrogram `v`
     /// [bins × frames] (floored as at run time): what the mask is built from.
     public func activations(_ v: Matrix) -> Matrix {
-        var floored = v
-        for i in floored.storage.indices { floored.storage[i] = max(floored.storage[i], BetaDivergence.floor) }
+        let floored = BetaDivergence.floored(v)
         return solver.solve(bands?.pool(floored) ?? floored)
     }
 }

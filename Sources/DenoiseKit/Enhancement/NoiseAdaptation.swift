@@ -26,8 +26,7 @@ public enum NoiseAdaptation {
         let stft = try STFT(speech.stft)
         let excerpt = Array(signal.prefix(Int(excerptSeconds * Double(speech.sampleRate))))
         let spectrum = stft.forward(excerpt)
-        var v = spectrum.magnitude(exponent: speech.spectrumExponent)
-        for i in v.storage.indices { v.storage[i] = max(v.storage[i], BetaDivergence.floor) }
+        let v = BetaDivergence.floored(spectrum.magnitude(exponent: speech.spectrumExponent))
         let wanted = max(Int(Double(v.cols) * pauseFraction), minimumFrames, rank)
         guard v.cols >= wanted else {
             throw .noAudio("too short to learn its noise from its pauses: \(v.cols) frames, at least \(wanted) are needed")
@@ -45,8 +44,7 @@ public enum NoiseAdaptation {
             for f in 0..<v.rows { vp.storage[j * v.rows + f] = v.storage[t * v.rows + f] }
         }
 
-        var plain = noise
-        plain.maskBases = nil
+        let plain = noise.withoutMaskBases
         let h = try Denoiser(speech: speech, noise: [plain], options: options).activations(vp)
         let ks = speech.rank, kn = noise.rank
         var use = [Float](repeating: 0, count: kn)
@@ -65,8 +63,7 @@ public enum NoiseAdaptation {
     /// `learn` on the beginning of an audio file (mixed down, converted to the model's rate).
     public static func learn(forFile path: String, speech: SpectralDictionary, noise: SpectralDictionary, rank: Int = 8,
                              options: DenoiserOptions = DenoiserOptions()) throws(DenoiseError) -> SpectralDictionary {
-        let (audio, _) = try AudioFile.read(path, seconds: excerptSeconds)
-        let signal = try Resampler.resample(audio.mixedDown(), from: audio.sampleRate, to: speech.sampleRate)
+        let signal = try Resampler.readMono(path, at: speech.sampleRate, seconds: excerptSeconds).signal
         return try learn(signal, speech: speech, noise: noise, rank: rank, options: options)
     }
 }

@@ -26,8 +26,7 @@ public enum NoiseSelection {
         try Denoiser.checkCompatible([speech] + candidates)
         let stft = try STFT(speech.stft)
         let excerpt = Array(signal.prefix(Int(excerptSeconds * Double(speech.sampleRate))))
-        var v = stft.forward(excerpt).magnitude(exponent: speech.spectrumExponent)
-        for i in v.storage.indices { v.storage[i] = max(v.storage[i], BetaDivergence.floor) }
+        let v = BetaDivergence.floored(stft.forward(excerpt).magnitude(exponent: speech.spectrumExponent))
         // Candidates are fitted in parallel, one thread each.
         var single = options
         single.threads = 1
@@ -36,8 +35,7 @@ public enum NoiseSelection {
         defer { results.value.deallocate() }
         BLAS.withThreads(1) {
         DispatchQueue.concurrentPerform(iterations: candidates.count) { i in
-            var plain = candidates[i]
-            plain.maskBases = nil
+            let plain = candidates[i].withoutMaskBases
             guard let denoiser = try? Denoiser(speech: speech, noise: [plain], options: solo) else {
                 results.value[i] = .infinity
                 return
@@ -56,8 +54,7 @@ public enum NoiseSelection {
     /// `choose` on the beginning of an audio file (mixed down, converted to the model's rate).
     public static func choose(forFile path: String, speech: SpectralDictionary, candidates: [SpectralDictionary],
                               options: DenoiserOptions = DenoiserOptions()) throws(DenoiseError) -> Choice {
-        let (audio, _) = try AudioFile.read(path, seconds: excerptSeconds)
-        let signal = try Resampler.resample(audio.mixedDown(), from: audio.sampleRate, to: speech.sampleRate)
+        let signal = try Resampler.readMono(path, at: speech.sampleRate, seconds: excerptSeconds).signal
         return try choose(signal, speech: speech, candidates: candidates, options: options)
     }
 }

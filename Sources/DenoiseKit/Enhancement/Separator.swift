@@ -158,8 +158,7 @@ public final class Separator: Sendable {
     /// The activations H [rank × frames] solved for a magnitude spectrogram `v` [bins × frames]
     /// (floored as at run time): what the masks are built from.
     public func activations(_ v: Matrix) -> Matrix {
-        var floored = v
-        for i in floored.storage.indices { floored.storage[i] = max(floored.storage[i], BetaDivergence.floor) }
+        let floored = BetaDivergence.floored(v)
         return solver.solve(bands?.pool(floored) ?? floored)
     }
 

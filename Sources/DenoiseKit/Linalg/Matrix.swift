@@ -1,11 +1,15 @@
-/// A dense Float32 matrix in **column-major** order: element (r, c) is `storage[r + c * rows]`.
+/// A dense Float32 matrix in **column-major** order: element (r, c) is `values[r + c * rows]`.
+/// Outside the library it is read through `values` and the subscript; its storage is the library's.
 ///
 /// Throughout DenoiseKit a spectrogram V is [bins × frames], a dictionary W is [bins × rank] and
 /// activations H are [rank × frames], so V ≈ W·H and one frame (or one atom) is one contiguous column.
 public struct Matrix: Sendable, Equatable {
     public let rows: Int
     public let cols: Int
-    public var storage: [Float]
+    var storage: [Float]
+
+    /// Every element, column after column.
+    public var values: [Float] { storage }
 
     public init(rows: Int, cols: Int, repeating value: Float = 0) {
         precondition(rows >= 0 && cols >= 0, "matrix dimensions must be non-negative")

@@ -4,18 +4,18 @@ import Foundation
 /// `PREFIX/share/denoise/Dictionaries` after `make install`).
 public enum ShippedDictionaries {
     /// The folder holding `speech.safetensors`, `noise.safetensors` and `noise/<type>.safetensors`,
-    /// searched in this order: `$DENOISE_DICTIONARIES`; `../share/denoise/Dictionaries` and
-    /// `Dictionaries` beside the executable; the source checkout this library was built from.
+    /// searched in this order: `$DENOISE_DICTIONARIES`; `../share/denoise/Dictionaries` beside the
+    /// executable (`make install`); `Dictionaries` in the executable's folder or the nearest folder
+    /// above it (a build inside the checkout: `.build/release/denoise` finds the checkout's).
     public static func directory() -> String? {
         var candidates: [String] = []
         if let env = ProcessInfo.processInfo.environment["DENOISE_DICTIONARIES"], !env.isEmpty { candidates.append(env) }
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        candidates.append(exe.appendingPathComponent("../share/denoise/Dictionaries").standardized.path)
-        candidates.append(exe.appendingPathComponent("Dictionaries").path)
-        // Sources/DenoiseKit/Separation/ShippedDictionaries.swift → the checkout's Dictionaries/.
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../Dictionaries").standardized.path
-        candidates.append(source)
+        var folder = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        candidates.append(folder.appendingPathComponent("../share/denoise/Dictionaries").standardized.path)
+        for _ in 0..<8 where folder.path != "/" {
+            candidates.append(folder.appendingPathComponent("Dictionaries").path)
+            folder = folder.deletingLastPathComponent()
+        }
         return candidates.first { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("speech.safetensors")) }
     }
 

@@ -111,6 +111,14 @@ public struct SpectralDictionary: Sendable, Equatable {
         return String(h, radix: 16)
     }
 
+    /// The same atoms without discriminative mask bases and solve layers: what a fit of the atoms
+    /// alone (noise choice, adaptation, training) uses.
+    public var withoutMaskBases: SpectralDictionary {
+        var d = self
+        d.maskBases = nil
+        return d
+    }
+
     public var rank: Int { atoms.cols }
     public var bins: Int { atoms.rows }
 

@@ -24,8 +24,9 @@ final class ActivationSolver: Sendable {
     var bins: Int { W.rows }
     var rank: Int { W.cols }
 
-    private let columnSums: [Float]      // Wᵀ·1            [rank]
-    private let layerColumnSums: [Float] // each layer's Wᵀ·1 [rank·layerCount]
+    private let denominators: [Float]      // Wᵀ·1 + λ            [rank] (β = 1)
+    private let layerDenominators: [Float] // each layer's Wᵀ·1 + λ [rank·layerCount]
+    private let atomSum: Float             // Σ Wᵀ·1, for the start
     private let gram: Matrix             // WᵀW             [rank × rank] (β = 2)
 
     /// A caller's buffers for blocks of up to `capacity` frames.
@@ -61,8 +62,10 @@ final class ActivationSolver: Sendable {
         self.sparsity = sparsity
         self.iterations = iterations
         self.capacity = capacity
-        columnSums = DenoiseKit.columnSums(W)
-        layerColumnSums = DenoiseKit.columnSums(self.layers)
+        let sums = DenoiseKit.columnSums(W)
+        atomSum = sums.reduce(0, +)
+        denominators = BetaDivergence.klDenominators(sums, sparsity: sparsity)
+        layerDenominators = BetaDivergence.klDenominators(DenoiseKit.columnSums(self.layers), sparsity: sparsity)
         gram = beta == 2 ? Matrix.product(W, W, transposeA: true) : Matrix(rows: 0, cols: 0)
     }
 
@@ -95,8 +98,8 @@ final class ActivationSolver: Sendable {
         initialize(v: v, frames: n, h: h)
         W.storage.withUnsafeBufferPointer { pw in
         layers.storage.withUnsafeBufferPointer { pl in
-        layerColumnSums.withUnsafeBufferPointer { plc in
-        columnSums.withUnsafeBufferPointer { pcs in
+        layerDenominators.withUnsafeBufferPointer { plc in
+        denominators.withUnsafeBufferPointer { pcs in
             let plain = pw.baseAddress!
             // Iteration i uses layer i − firstLayer's atoms from firstLayer on.
             let firstLayer = iterations - min(layerCount, iterations), skipped = layerCount - (iterations - firstLayer)
@@ -107,7 +110,7 @@ final class ActivationSolver: Sendable {
                 gram.storage.withUnsafeBufferPointer { g in
                     for _ in 0..<iterations {
                         BLAS.gemm(m: rank, n: n, k: rank, a: g.baseAddress!, lda: rank, b: h, ldb: rank, c: denominator, ldc: rank)
-                        if sparsity > 0 { for i in 0..<(rank * n) { denominator[i] += sparsity } }
+                        BetaDivergence.addSparsity(sparsity, to: denominator, count: rank * n)
                         divergence.multiplicativeUpdate(h, numerator: numerator, denominator: denominator, count: rank * n)
                     }
                 }
@@ -122,14 +125,10 @@ final class ActivationSolver: Sendable {
                 BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w, lda: bins, b: negative, ldb: bins, c: numerator, ldc: rank)
                 if divergence.needsPositivePart {
                     BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w, lda: bins, b: positive, ldb: bins, c: denominator, ldc: rank)
-                    if sparsity > 0 { for i in 0..<(rank * n) { denominator[i] += sparsity } }
+                    BetaDivergence.addSparsity(sparsity, to: denominator, count: rank * n)
                     divergence.multiplicativeUpdate(h, numerator: numerator, denominator: denominator, count: rank * n)
                 } else {
-                    // β = 1: H ← H ⊙ Wᵀ(V/Λ) / (Wᵀ1 + λ), the denominator shared by all frames.
-                    for t in 0..<n {
-                        let ht = h + t * rank, nt = numerator + t * rank
-                        for k in 0..<rank { ht[k] *= nt[k] / (cs[k] + sparsity) }
-                    }
+                    BetaDivergence.klActivationStep(h, numerator: numerator, denominators: cs, rank: rank, frames: n)
                 }
             }
         }}}}
@@ -156,7 +155,7 @@ final class ActivationSolver: Sendable {
     /// Every activation of a frame starts equal, at the value that makes Σ_f (W·H)_ft = Σ_f V_ft:
     /// a start that depends only on the frame itself and scales with it.
     private func initialize(v: UnsafePointer<Float>, frames n: Int, h: UnsafeMutablePointer<Float>) {
-        let total = max(columnSums.reduce(0, +), BetaDivergence.floor)
+        let total = max(atomSum, BetaDivergence.floor)
         for t in 0..<n {
             let col = v + t * bins
             var s: Float = 0

@@ -27,14 +27,17 @@ public struct BetaDivergence: Sendable, Equatable {
     /// d_β(x | y) for one pair, in double precision (the slow reference is in the tests).
     @inline(__always)
     func elementCost(_ x: Float, _ y: Float) -> Double {
-        let x = Double(x), y = Double(y)
-        switch beta {
+        beta == 2 ? 0.5 * (Double(x) - Double(y)) * (Double(x) - Double(y)) : Self.divergence(Double(x), Double(y), beta: Double(beta))
+    }
+
+    /// d_β(x | y): the one element-wise definition (Kullback-Leibler at β = 1, Itakura-Saito at 0,
+    /// the general form otherwise, 2 included).
+    @inline(__always)
+    static func divergence(_ x: Double, _ y: Double, beta b: Double) -> Double {
+        switch b {
         case 1: return (x > 0 ? x * log(x / y) : 0) - x + y
-        case 2: return 0.5 * (x - y) * (x - y)
         case 0: return x / y - log(x / y) - 1
-        default:
-            let b = Double(beta)
-            return (pow(x, b) + (b - 1) * pow(y, b) - b * x * pow(y, b - 1)) / (b * (b - 1))
+        default: return (pow(x, b) + (b - 1) * pow(y, b) - b * x * pow(y, b - 1)) / (b * (b - 1))
         }
     }
 
@@ -59,6 +62,34 @@ public struct BetaDivergence: Sendable, Equatable {
         return v.storage.withUnsafeBufferPointer { pv in
             model.storage.withUnsafeBufferPointer { pm in cost(pv.baseAddress!, pm.baseAddress!, count: v.count) }
         }
+    }
+
+    /// β = 1's denominators Wᵀ1 + λ, one per atom and the same for every frame (floored).
+    static func klDenominators(_ columnSums: [Float], sparsity: Float) -> [Float] {
+        columnSums.map { max($0 + sparsity, floor) }
+    }
+
+    /// β = 1's H step on `frames` frames: H ← H ⊙ Wᵀ(V/Λ) / (Wᵀ1 + λ), with `numerator` = Wᵀ(V/Λ)
+    /// [rank × frames] and `denominators` from `klDenominators`. The one rule training, the
+    /// fixed-W solve and the unrolled layers share.
+    static func klActivationStep(_ h: UnsafeMutablePointer<Float>, numerator: UnsafePointer<Float>,
+                                 denominators d: UnsafePointer<Float>, rank: Int, frames: Int) {
+        for t in 0..<frames {
+            let ht = h + t * rank, nt = numerator + t * rank
+            for k in 0..<rank { ht[k] *= nt[k] / d[k] }
+        }
+    }
+
+    /// den += λ: the L1 penalty's part of every activation's denominator.
+    static func addSparsity(_ sparsity: Float, to denominator: UnsafeMutablePointer<Float>, count: Int) {
+        if sparsity > 0 { for i in 0..<count { denominator[i] += sparsity } }
+    }
+
+    /// `v` with every entry at least `floor`: a spectrogram the divergences and updates can divide by.
+    static func floored(_ v: Matrix) -> Matrix {
+        var out = v
+        for i in out.storage.indices { out.storage[i] = max(out.storage[i], floor) }
+        return out
     }
 
     /// Which gradient parts a β needs materialized. For β = 1 the positive part is all ones

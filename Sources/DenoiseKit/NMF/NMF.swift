@@ -223,7 +223,7 @@ private struct Trainer {
 
     /// H ← H ⊙ (Wᵀ·A / (Wᵀ·B + λ))^γ, block by block (each frame's update is its own).
     mutating func updateH() {
-        let den1 = columnSums(W).map { max($0 + c.sparsity, BetaDivergence.floor) }
+        let den1 = BetaDivergence.klDenominators(columnSums(W), sparsity: c.sparsity)
         let (rank, bins, div, sparsity, workers, frames) = (self.rank, self.bins, self.div, c.sparsity, self.workers, self.frames)
         W.storage.withUnsafeBufferPointer { pw in
             H.storage.withUnsafeMutableBufferPointer { ph in
@@ -240,14 +240,10 @@ private struct Trainer {
                             if div.needsPositivePart {
                                 let b = div.beta == 2 ? worker.model : worker.positive
                                 BLAS.gemm(transA: true, m: rank, n: n, k: bins, a: w.value, lda: bins, b: b, ldb: bins, c: worker.denH, ldc: rank)
-                                if sparsity > 0 { for i in 0..<(rank * n) { worker.denH[i] += sparsity } }
+                                BetaDivergence.addSparsity(sparsity, to: worker.denH, count: rank * n)
                                 div.multiplicativeUpdate(hb, numerator: worker.numH, denominator: worker.denH, count: rank * n)
                             } else {
-                                // β = 1: Wᵀ·1 is the column sums of W, the same for every frame.
-                                for t in 0..<n {
-                                    let ht = hb + t * rank, nt = worker.numH + t * rank
-                                    for k in 0..<rank { ht[k] *= nt[k] / d.value[k] }
-                                }
+                                BetaDivergence.klActivationStep(hb, numerator: worker.numH, denominators: d.value, rank: rank, frames: n)
                             }
                         }
                     }

@@ -34,18 +34,19 @@ struct UnfoldedLayers {
         var h = start
         var model = Matrix(rows: v.rows, cols: v.cols), numerator = Matrix(rows: h.rows, cols: h.cols)
         for w in atoms {
-            let c = columnSums(w).map { $0 + sparsity }
+            let c = BetaDivergence.klDenominators(columnSums(w), sparsity: sparsity)
             Matrix.multiply(w, h, into: &model)
             ratio(&model)
             Matrix.multiply(w, model, into: &numerator, transposeA: true)
             let rank = h.rows
             h.storage.withUnsafeMutableBufferPointer { ph in
                 numerator.storage.withUnsafeBufferPointer { pn in
-                    let shared = UnsafeSendable((ph.baseAddress!, pn.baseAddress!))
-                    forEachChunk(h.cols, grain: 512) { _, frames in
-                        let (h, n) = shared.value
-                        for t in frames {
-                            for r in 0..<rank { h[t * rank + r] *= n[t * rank + r] / c[r] }
+                    c.withUnsafeBufferPointer { pc in
+                        let shared = UnsafeSendable((ph.baseAddress!, pn.baseAddress!, pc.baseAddress!))
+                        forEachChunk(h.cols, grain: 512) { _, frames in
+                            let (h, n, c) = shared.value
+                            BetaDivergence.klActivationStep(h + frames.lowerBound * rank, numerator: n + frames.lowerBound * rank,
+                                                            denominators: c, rank: rank, frames: frames.count)
                         }
                     }
                 }
@@ -82,7 +83,7 @@ struct UnfoldedLayers {
         var out = [Matrix](repeating: Matrix(rows: 0, cols: 0), count: atoms.count)
         for k in atoms.indices.reversed() {
             let w = atoms[k], h = activations[k], rank = h.rows
-            let c = columnSums(w).map { $0 + sparsity }
+            let c = BetaDivergence.klDenominators(columnSums(w), sparsity: sparsity)
             Matrix.multiply(w, h, into: &q)
             ratio(&q)
             Matrix.multiply(w, q, into: &n, transposeA: true)

@@ -104,10 +104,9 @@ public enum DictionaryTrainer {
         var storage: [Float] = []
         var seconds = 0.0
         for file in files {
-            let (audio, info) = try AudioFile.read(file)
+            let (mono, info, duration) = try Resampler.readMono(file, at: options.sampleRate)
             if let message = info.repairs.warning(for: file) { warning(message) }
-            seconds += audio.duration
-            let mono = try Resampler.resample(audio.mixedDown(), from: audio.sampleRate, to: options.sampleRate)
+            seconds += duration
             storage += try trainingFrames(mono, options: options).storage
         }
         let bins = options.stft.bins

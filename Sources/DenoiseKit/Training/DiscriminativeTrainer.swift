@@ -116,8 +116,7 @@ public enum DiscriminativeTrainer {
     public static func loadSignals(_ inputs: [String], sampleRate: Int) throws(DenoiseError) -> [[Float]] {
         var out: [[Float]] = []
         for file in try DictionaryTrainer.audioFiles(in: inputs) {
-            let (audio, _) = try AudioFile.read(file)
-            out.append(try Resampler.resample(audio.mixedDown(), from: audio.sampleRate, to: sampleRate))
+            out.append(try Resampler.readMono(file, at: sampleRate).signal)
         }
         return out
     }
@@ -137,9 +136,7 @@ public enum DiscriminativeTrainer {
         // Mixture and clean-speech spectrograms, all mixtures side by side.
         var vParts: [Matrix] = [], sParts: [Matrix] = []
         for m in mixtures {
-            var v = stft.forward(zip(m.speech, m.noise).map { $0 + $1 }).magnitude(exponent: exponent)
-            for i in v.storage.indices { v.storage[i] = max(v.storage[i], BetaDivergence.floor) }
-            vParts.append(v)
+            vParts.append(BetaDivergence.floored(stft.forward(zip(m.speech, m.noise).map { $0 + $1 }).magnitude(exponent: exponent)))
             sParts.append(stft.forward(m.speech).magnitude(exponent: exponent))
         }
         let v = Matrix.hstack(vParts), s = Matrix.hstack(sParts)
@@ -147,8 +144,7 @@ public enum DiscriminativeTrainer {
 
         // H exactly as at run time: fixed [W_s W_n], same iterations, sparsity and bands; with trained
         // layers, the plain iterations first and the layers (starting as the plain atoms) after them.
-        var plain = noise
-        plain.maskBases = nil
+        let plain = noise.withoutMaskBases
         let layerCount = min(options.layers, options.run.iterations)
         var layers: UnfoldedLayers?
         let h: Matrix
@@ -408,11 +404,8 @@ struct MaskBasisState {
         let tiny = Double(BetaDivergence.floor)
         let ap = power(max(Double(a), tiny), p), bp = power(max(Double(b), tiny), p)
         let e = max(Double(v) * ap / (ap + bp), tiny), x = Double(s)
-        switch beta {
-        case 1: return (x > 0 ? x * log(x / e) : 0) - x + e
-        case 0: return max(x, tiny) / e - log(max(x, tiny) / e) - 1
-        default: return (Foundation.pow(x, beta) + (beta - 1) * Foundation.pow(e, beta) - beta * x * Foundation.pow(e, beta - 1)) / (beta * (beta - 1))
-        }
+        // Itakura-Saito needs a positive target too.
+        return BetaDivergence.divergence(beta == 0 ? max(x, tiny) : x, e, beta: beta)
     }
 
     /// What an element-wise pass writes to `num` and `den`.

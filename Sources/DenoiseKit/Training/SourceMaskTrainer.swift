@@ -122,9 +122,7 @@ public enum SourceMaskTrainer {
         for m in mixtures {
             var sum = [Float](repeating: 0, count: m.map(\.count).max() ?? 0)
             for x in m { for j in x.indices { sum[j] += x[j] } }
-            var v = stft.forward(sum).magnitude(exponent: exponent)
-            for i in v.storage.indices { v.storage[i] = max(v.storage[i], BetaDivergence.floor) }
-            vParts.append(v)
+            vParts.append(BetaDivergence.floored(stft.forward(sum).magnitude(exponent: exponent)))
             for (k, x) in m.enumerated() { targetParts[k].append(stft.forward(x + repeatElement(0, count: sum.count - x.count)).magnitude(exponent: exponent)) }
         }
         return (Matrix.hstack(vParts), targetParts.map { Matrix.hstack($0) })
