@@ -21,7 +21,11 @@ let package = Package(
 
         .target(
             name: "DenoiseKit",
-            dependencies: ["CSndFile", "CFFTW", "COpenBLAS", "CSoxr", "CCairo"]
+            dependencies: ["CSndFile", "CFFTW", "COpenBLAS", "CSoxr", "CCairo"],
+            // Each folder's README says what it owns and what it may use.
+            exclude: ["Audio/README.md", "Spectral/README.md", "Linalg/README.md", "NMF/README.md", "Model/README.md",
+                      "Enhancement/README.md", "Training/README.md", "Evaluation/README.md", "Plot/README.md",
+                      "Report/README.md", "Support/README.md"]
         ),
         .executableTarget(
             name: "denoise",

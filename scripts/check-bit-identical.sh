@@ -2,7 +2,7 @@
 # Shows that two builds of denoise give byte-identical outputs and trained dictionaries (for a
 # refactoring that must not change behaviour): run with the defaults, --noise general, a named
 # type, --noise-sample, --adapt, a stream, 48 kHz stereo, a --jobs 2 batch; separate; train-noise
-# and train-discriminative (mask bases with context and solve layers).
+# and train-discriminative (mask bases with context and solve layers; separation bases).
 #   scripts/check-bit-identical.sh OLD/denoise NEW/denoise [NOISY.wav ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +31,8 @@ for side in old new; do
   "$d" train-discriminative --speech-dict Dictionaries/speech.safetensors --noise-dict "$o/noise.safetensors" \
       --speech "${inputs[@]}" --noise Samples/fan-noise-sample.wav --mixtures 6 --seconds 2 --iterations 4 \
       --context-past 1 --context-future 1 --solve-layers 2 --layer-steps 2 -o "$o/disc.safetensors" -q
+  "$d" train-discriminative --source speech=speech --source fan="$o/noise.safetensors" --audio speech="${inputs[0]}" \
+      --audio fan=Samples/fan-noise-sample.wav --mixtures 4 --seconds 2 --iterations 3 -o "$o/separation" -q 2>/dev/null || true
 done
 status=0
 for f in $(cd "$work/old" && find . -type f | sort); do

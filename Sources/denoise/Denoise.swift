@@ -33,7 +33,9 @@ struct Denoise: ParsableCommand {
             Console.restoreStderr()
             let status = exitCode(for: error)
             guard status == .validationFailure else { exit(withError: error) }  // help, version, failures
-            let message = message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid usage"
+            // ArgumentParser's longer messages (the choices of an option) come in several lines: one line here.
+            let lines = message(for: error).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let message = lines.isEmpty ? "invalid usage" : lines.joined(separator: " ")
             let sub = CommandLine.arguments.dropFirst().first { name in configuration.subcommands.contains { $0._commandName == name } }
             Console.error("\(message) (see 'denoise \(sub.map { $0 + " " } ?? "")--help')")
             Foundation.exit(status.rawValue)

@@ -45,7 +45,7 @@ struct TrainDiscriminative: ParsableCommand {
     var audio: [SourceArgument] = []
 
     @Option(help: "For 'separate': comma-separated levels in dB of the first source over each other one in the mixtures.")
-    var levels = "-5,0,5"
+    var levels = NumberList([-5, 0, 5])
 
     @Option(name: .shortAndLong, help: "Where to write the noise dictionary with mask bases (with --source: a folder, one NAME.safetensors per source).")
     var output: String
@@ -57,7 +57,7 @@ struct TrainDiscriminative: ParsableCommand {
     var seconds = 6.0
 
     @Option(help: "Comma-separated SNRs in dB the mixtures are made at.")
-    var snrs = "-5,0,5,10"
+    var snrs = NumberList([-5, 0, 5, 10])
 
     @Option(parsing: .unconditional, help: "Update iterations on the bases.")
     var iterations = 40
@@ -103,8 +103,7 @@ struct TrainDiscriminative: ParsableCommand {
         if speechDict == nil || noiseDict == nil { throw ValidationError("give --speech-dict and --noise-dict (or --source for each source of 'separate')") }
         if speech.isEmpty || noise.isEmpty { throw ValidationError("--speech and --noise each need at least one file or folder") }
         if !audio.isEmpty { throw ValidationError("--audio goes with --source") }
-        if parsedSNRs == nil { throw ValidationError("--snrs must be comma-separated numbers (got '\(snrs)')") }
-        do { try options(parsedSNRs ?? []).validate() } catch { throw ValidationError(error.description) }
+        do { try options(snrs.values).validate() } catch { throw ValidationError(error.description) }
     }
 
     func validateSeparation() throws {
@@ -118,18 +117,10 @@ struct TrainDiscriminative: ParsableCommand {
         for s in sources where !audio.contains(where: { $0.name == s.name }) {
             throw ValidationError("source '\(s.name)' needs its recordings: --audio \(s.name)=FILES")
         }
-        guard let levels = Self.numbers(levels) else { throw ValidationError("--levels must be comma-separated numbers (got '\(self.levels)')") }
-        do { try separationOptions(levels).validate() } catch { throw ValidationError(error.description) }
+        do { try separationOptions(levels.values).validate() } catch { throw ValidationError(error.description) }
         if contextPast != 0 || contextFuture != 0 || solveLayers != 0 || maskBeta != 1 {
             throw ValidationError("separation bases are trained per frame with KL: --context-*, --solve-layers and --mask-beta do not apply")
         }
-    }
-
-    var parsedSNRs: [Float]? { Self.numbers(snrs) }
-
-    static func numbers(_ list: String) -> [Float]? {
-        let parts = list.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
-        return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
     }
 
     func separationOptions(_ levels: [Float]) -> SeparationTrainingOptions {
@@ -153,7 +144,7 @@ struct TrainDiscriminative: ParsableCommand {
             signals.append(try DiscriminativeTrainer.loadSignals(audio.filter { $0.name == s.name }.map(\.value), sampleRate: rate))
             if signals.last!.isEmpty { throw DenoiseError.noAudio("no recordings of source '\(s.name)'") }
         }
-        let opts = separationOptions(Self.numbers(levels)!)
+        let opts = separationOptions(levels.values)
         let mixtures = SourceMaskTrainer.makeMixtures(signals: signals, options: opts, sampleRate: rate)
         let (trained, costs) = try SourceMaskTrainer.train(
             sources: loaded, mixtures: mixtures, options: opts,
@@ -190,7 +181,7 @@ struct TrainDiscriminative: ParsableCommand {
             let speechSignals = try DiscriminativeTrainer.loadSignals(speech, sampleRate: rate)
             var noiseGroups: [[[Float]]] = []
             for n in noise { noiseGroups.append(try DiscriminativeTrainer.loadSignals([n], sampleRate: rate)) }
-            let opts = options(parsedSNRs!)
+            let opts = options(snrs.values)
             let mixtures = DiscriminativeTrainer.makeMixtures(speech: speechSignals, noiseGroups: noiseGroups, options: opts, sampleRate: rate)
             let label = solveLayers > 0 ? "training mask bases and solve layers" : "training mask bases"
             let (result, costs) = try DiscriminativeTrainer.train(

@@ -47,14 +47,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Also learn noise atoms from the recording's own pauses (semi-supervised), used beside the noise dictionaries; files only.")
     var adapt = false
 
-    @Option(parsing: .unconditional, help: "Multiplicative-update iterations for the activations.")
-    var iterations = DenoiserOptions().iterations
-
-    @Option(parsing: .unconditional, help: "Exponent p of the mask Sᵖ/(Sᵖ+Nᵖ).")
-    var maskPower = DenoiserOptions().maskPower
-
-    @Option(parsing: .unconditional, help: "L1 penalty on the activations.")
-    var sparsity: Float = 0
+    @OptionGroup(title: "Solve") var solve: SolveOptions
 
     @Option(parsing: .unconditional, help: "Lowest gain of the mask (0 to 1): keeps some noise, against musical noise.")
     var gainFloor: Float = DenoiserOptions().gainFloor
@@ -62,14 +55,11 @@ struct Run: ParsableCommand {
     @Option(parsing: .unconditional, help: "Exponent γ of the gain: the mask M is applied as M^γ (1: the mask itself; above 1 mostly-noise bins are lowered more).")
     var gainExponent: Float = DenoiserOptions().gainExponent
 
-    @Option(parsing: .unconditional, help: "Mel-spaced bands the activations are solved on (0: every STFT bin).")
-    var bands = DenoiserOptions().bands
-
     @Option(help: "Also write the removed part (input minus output) here (a folder for several inputs).")
     var noiseOutput: String?
 
     @Option(help: ArgumentHelp("Layout of '-' streams: wav, or raw little-endian u8, s16, s24, s32, f32.", valueName: "format"))
-    var format = "wav"
+    var format = StreamLayout.wav
 
     @Option(name: .customLong("sample-rate"), parsing: .unconditional, help: "Sample rate of a raw input stream.")
     var streamRate: Int?
@@ -107,20 +97,14 @@ struct Run: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No warnings or progress.")
     var quiet = false
 
-    var options: DenoiserOptions {
-        DenoiserOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity,
-                        threads: jobs > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount, bands: bands, gainFloor: gainFloor, gainExponent: gainExponent)
-    }
+    var options: DenoiserOptions { solve.denoiser(jobs: jobs, gainFloor: gainFloor, gainExponent: gainExponent) }
 
     func validate() throws {
         if inputs.isEmpty && filesFrom == nil { throw ValidationError("give the recordings to clean (or --files-from LIST)") }
         do { try options.validate() } catch { throw ValidationError(error.description) }
-        if format != "wav", AudioFormat.Encoding(rawValue: format) == nil {
-            throw ValidationError("format must be wav, u8, s16, s24, s32 or f32 (got '\(format)')")
-        }
         if inputs.contains("-") {
             if inputs.count > 1 || filesFrom != nil { throw ValidationError("standard input ('-') cannot be part of a batch") }
-            if format != "wav", streamRate == nil { throw ValidationError("a raw input stream needs --sample-rate") }
+            if format != .wav, streamRate == nil { throw ValidationError("a raw input stream needs --sample-rate") }
         }
         if let streamRate, !AudioFile.sampleRates.contains(streamRate) {
             throw ValidationError("sample rate must be between \(AudioFile.sampleRates.lowerBound) and \(AudioFile.sampleRates.upperBound) Hz (got \(streamRate))")
@@ -196,52 +180,6 @@ struct Run: ParsableCommand {
         try runBatch(denoiser, choices, start: start)
     }
 
-    func makeDenoiser() throws -> Denoiser {
-        let speechDictionary = try SpectralDictionary.load(speech ?? ShippedDictionaries.speechPath())
-        var noiseDictionaries: [SpectralDictionary] = []
-        for n in noise.isEmpty || isAuto ? [try ShippedDictionaries.noisePath()] : noise {
-            noiseDictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(n)))
-        }
-        for sample in noiseSample {
-            noiseDictionaries.append(try DictionaryTrainer.noiseProfile(sample, for: speechDictionary, warning: { Console.warning($0) }))
-        }
-        if !quiet {
-            if speechDictionary.kind != .speech { Console.warning("\(speechDictionary.label) is used as the speech dictionary") }
-            for d in noiseDictionaries where d.kind != .noise { Console.warning("\(d.label) is used as a noise dictionary") }
-        }
-        let denoiser = try Denoiser(speech: speechDictionary, noise: noiseDictionaries, options: options)
-        if !quiet { for warning in denoiser.warnings { Console.warning(warning) } }
-        return denoiser
-    }
-
-    /// `--noise auto` (the default for files): `general`'s denoiser with its first noise dictionary
-    /// replaced by the one of `choices` that fits the beginning of `input` best.
-    func chooseNoise(for input: String, _ general: Denoiser, _ choices: NoiseChoices) throws -> (Denoiser, String) {
-        // An unreadable input is reported by the cleaning itself, in its own words.
-        guard let choice = try? NoiseSelection.choose(forFile: input, speech: general.speech, candidates: choices.dictionaries,
-                                                      options: general.options) else { return (general, "general") }
-        if !quiet, noise == ["auto"] || verbose {
-            Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choices.names[choice.index])")
-        }
-        guard choice.index > 0 else { return (general, "general") }
-        return (try Denoiser(speech: general.speech, noise: [try choices.whole(choice.index)] + general.noise.dropFirst(),
-                             options: general.options), choices.names[choice.index])
-    }
-
-    /// `--adapt`: `denoiser` with noise atoms learned from the pauses of `input` beside its own; a
-    /// recording too short (or without pauses) to learn from is cleaned without them, with a warning.
-    func adapted(_ denoiser: Denoiser, to input: String) throws -> Denoiser {
-        let learned: SpectralDictionary
-        do {
-            learned = try NoiseAdaptation.learn(forFile: input, speech: denoiser.speech, noise: denoiser.noise[0],
-                                                options: denoiser.options)
-        } catch .noAudio(let reason) {
-            if !quiet { Console.warning("'\(input)': --adapt skipped, \(reason)") }
-            return denoiser
-        }
-        return try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options)
-    }
-
     /// An output that would replace the input (the same file, by a link too) is refused unless
     /// --overwrite is given.
     func refuseInputAsOutput(_ input: String, _ targets: [String]) throws(DenoiseError) {
@@ -252,58 +190,6 @@ struct Run: ParsableCommand {
 
     func warnRepairs(_ input: String, _ repairs: SampleRepairs) {
         if !quiet, let message = repairs.warning(for: input) { Console.warning(message) }
-    }
-
-    /// '-', a named pipe or a device as input, or '-' as output: the audio is cleaned as it arrives.
-    /// Returns the seconds of audio cleaned.
-    @discardableResult
-    func cleanStream(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date) throws -> Double {
-        let encoding = AudioFormat.Encoding(rawValue: format)
-        let layout: PCMStreamFormat = encoding.map { .raw($0, sampleRate: streamRate ?? 0, channels: streamChannels) } ?? .wav
-        let source: AudioSource
-        var fileFormat: AudioFormat?
-        var descriptor: Int32?
-        defer { if let descriptor { close(descriptor) } }
-        if input == "-" {
-            source = try PCMStreamReader(format: layout)
-        } else if AudioFile.isStream(input) {
-            let fd = open(input, O_RDONLY)
-            guard fd >= 0 else { throw DenoiseError.unreadableInput(path: input, reason: String(cString: strerror(errno))) }
-            descriptor = fd
-            source = try PCMStreamReader(fd: fd, format: layout, name: input)
-        } else {
-            let reader = try AudioFileReader(input)
-            fileFormat = reader.format
-            source = reader
-        }
-        let sampleEncoding = (source as? PCMStreamReader)?.encoding ?? encoding ?? fileFormat?.encoding ?? .s16
-        var frames = 0
-        func run(_ sink: AudioSink) throws(DenoiseError) {
-            if let noiseOutput {
-                try AudioFile.writeStreaming(to: noiseOutput, sampleRate: source.sampleRate, channels: source.channelCount,
-                                             like: .wav(sampleEncoding)) { (removed) throws(DenoiseError) in
-                    frames = try denoiser.clean(source, into: sink, removed: removed)
-                }
-            } else {
-                frames = try denoiser.clean(source, into: sink)
-            }
-        }
-        if output == "-" {
-            let writer = try PCMStreamWriter(encoding: encoding ?? sampleEncoding, sampleRate: source.sampleRate,
-                                             channels: source.channelCount, wav: encoding == nil)
-            try run(writer)
-            writer.close()
-        } else {
-            if fileFormat != nil { try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? [])) }
-            try AudioFile.writeStreaming(to: output, sampleRate: source.sampleRate, channels: source.channelCount,
-                                         like: fileFormat ?? .wav(sampleEncoding)) { (writer) throws(DenoiseError) in try run(writer) }
-        }
-        warnRepairs(input == "-" ? "standard input" : input, source.repairs)
-        let seconds = Double(frames) / Double(source.sampleRate)
-        if verbose {
-            Console.info("stream: \(formatSeconds(seconds)), \(source.sampleRate) Hz, \(source.channelCount) channel(s), \(formatSeconds(Date().timeIntervalSince(start)))")
-        }
-        return seconds
     }
 
     /// Cleans one file; returns what a log record and the report need.
@@ -332,7 +218,7 @@ struct Run: ParsableCommand {
                 input:  \(input): \(formatSeconds(report.duration)), \(report.sampleRate) Hz, \(report.channelCount) channel(s), \(report.format.map { "\($0)" } ?? "stream")
                 speech: \(sp.label), rank \(sp.rank)
                 noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
-                model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(iterations) iterations on \(bands > 0 ? "\(bands) bands" : "every bin")\(denoiser.trainedLayers > 0 ? " (the last \(denoiser.trainedLayers) with trained atoms)" : ""), mask power \(maskPower), gain exponent \(gainExponent), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")\(denoiser.context.frames > 1 ? " over frames t\(-denoiser.context.past)…t+\(denoiser.context.future)" : "")
+                model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(options.iterations) iterations on \(options.bands > 0 ? "\(options.bands) bands" : "every bin")\(denoiser.trainedLayers > 0 ? " (the last \(denoiser.trainedLayers) with trained atoms)" : ""), mask power \(options.maskPower), gain exponent \(gainExponent), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")\(denoiser.context.frames > 1 ? " over frames t\(-denoiser.context.past)…t+\(denoiser.context.future)" : "")
                 output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
                 """)
@@ -341,13 +227,6 @@ struct Run: ParsableCommand {
                            seconds: Date().timeIntervalSince(start))
     }
 
-    /// The noise model a file was cleaned with, as the log and report name it.
-    func noiseName(chosen: String?) -> String {
-        var parts = [chosen ?? (isAuto || noise.isEmpty ? "general" : noise.joined(separator: " + "))]
-        parts += noiseSample.map { "sample \(URL(fileURLWithPath: $0).lastPathComponent)" }
-        if adapt { parts.append("adapted to the file") }
-        return parts.joined(separator: " + ")
-    }
 }
 
 /// What cleaning one file gave.
@@ -359,30 +238,5 @@ struct FileOutcome: Sendable {
 
     func record(input: String, output: String) -> BatchRecord {
         BatchRecord(input: input, output: output, status: .ok, duration: duration, noise: noise, removedDB: removedDB, seconds: seconds)
-    }
-}
-
-/// The noise dictionaries `--noise auto` chooses from, the general model first: loaded once per run.
-/// The choice fits only their atoms, so the types are kept without their mask bases and solve
-/// layers (2.6 MB each in memory) and the chosen one is read again whole.
-struct NoiseChoices: Sendable {
-    var names: [String] = []
-    var dictionaries: [SpectralDictionary] = []
-
-    init() {}
-
-    init(general: SpectralDictionary) throws {
-        names = ["general"]
-        dictionaries = [general]
-        for type in ShippedDictionaries.noiseTypes() {
-            let atoms = try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(type)).withoutMaskBases
-            names.append(type)
-            dictionaries.append(atoms)
-        }
-    }
-
-    /// Candidate `index` whole, with its mask bases and layers.
-    func whole(_ index: Int) throws -> SpectralDictionary {
-        index == 0 ? dictionaries[0] : try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(names[index]))
     }
 }

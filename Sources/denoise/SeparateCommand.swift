@@ -64,17 +64,7 @@ struct Separate: ParsableCommand {
     @Option(help: ArgumentHelp("The source that gets the band above the dictionaries' rate (default: the first).", valueName: "name"))
     var upperBand: String?
 
-    @Option(parsing: .unconditional, help: "Multiplicative-update iterations for the activations.")
-    var iterations = SeparatorOptions().iterations
-
-    @Option(parsing: .unconditional, help: "Exponent p of the masks Sᵢᵖ / Σⱼ Sⱼᵖ.")
-    var maskPower = SeparatorOptions().maskPower
-
-    @Option(parsing: .unconditional, help: "L1 penalty on the activations.")
-    var sparsity: Float = 0
-
-    @Option(parsing: .unconditional, help: "Mel-spaced bands the activations are solved on (0: every STFT bin).")
-    var bands = SeparatorOptions().bands
+    @OptionGroup(title: "Solve") var solve: SolveOptions
 
     @Option(name: .shortAndLong, parsing: .unconditional, help: "Files separated at the same time in a batch.")
     var jobs = 1
@@ -85,10 +75,7 @@ struct Separate: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No warnings or progress.")
     var quiet = false
 
-    var options: SeparatorOptions {
-        SeparatorOptions(iterations: iterations, maskPower: maskPower, sparsity: sparsity,
-                         threads: jobs > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount, bands: bands)
-    }
+    var options: SeparatorOptions { solve.separator(jobs: jobs) }
 
     func validate() throws {
         try SourceArgument.validate(sources)
@@ -153,8 +140,9 @@ struct Separate: ParsableCommand {
     /// Trained bases serve the solve and mask they were trained through: another setting is allowed
     /// but said.
     func warnSettings(_ d: SpectralDictionary) {
-        let used = ["separation_run_iterations": String(iterations), "separation_run_bands": String(bands),
-                    "separation_run_sparsity": String(sparsity), "separation_mask_power": String(maskPower)]
+        let o = options
+        let used = ["separation_run_iterations": String(o.iterations), "separation_run_bands": String(o.bands),
+                    "separation_run_sparsity": String(o.sparsity), "separation_mask_power": String(o.maskPower)]
         for (key, value) in used.sorted(by: { $0.key < $1.key }) {
             if let trained = d.extraMetadata[key], trained != value {
                 Console.warning("the separation bases were trained with \(key.replacingOccurrences(of: "separation_", with: "")) \(trained); this run uses \(value)")
@@ -202,7 +190,7 @@ struct Separate: ParsableCommand {
             Console.info("""
                 input:   \(input): \(formatSeconds(report.duration)), \(report.sampleRate) Hz, \(report.channelCount) channel(s)
                 sources: \(separator.sources.map { "\($0.name) (\($0.dictionary.label), rank \($0.dictionary.rank))" }.joined(separator: "; "))
-                masks:   \(separator.usesTrainedBases ? "trained separation bases" : "the dictionaries' atoms"), power \(maskPower), \(iterations) iterations on \(bands > 0 ? "\(bands) bands" : "every bin")
+                masks:   \(separator.usesTrainedBases ? "trained separation bases" : "the dictionaries' atoms"), power \(options.maskPower), \(options.iterations) iterations on \(options.bands > 0 ? "\(options.bands) bands" : "every bin")
                 output:  \(outputs.joined(separator: ", "))
                 time:    \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
                 """)

@@ -155,7 +155,7 @@ import Testing
         var r = try denoise(["run", "-", "-o", "-", "--format", "s16"])
         #expect(r.status == 64 && r.stderr == "denoise: error: a raw input stream needs --sample-rate (see 'denoise run --help')\n")
         r = try denoise(["run", "-", "-o", "-", "--format", "mp3"])
-        #expect(r.status == 64 && r.stderr == "denoise: error: format must be wav, u8, s16, s24, s32 or f32 (got 'mp3') (see 'denoise run --help')\n")
+        #expect(r.status == 64 && r.stderr.hasPrefix("denoise: error: The value 'mp3' is invalid for '--format <format>'. Please provide one of the following: - wav - u8 - s16"), "\(r.stderr)")
         let (status, out, err) = try Self.piped(["run", "-", "-o", "-"], input: Data("hello, not a wav".utf8))
         #expect(status == 1 && out.isEmpty)
         #expect(err == "denoise: error: cannot read 'standard input': not a WAV stream (for raw PCM give --format and --sample-rate)\n")

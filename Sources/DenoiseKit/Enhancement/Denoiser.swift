@@ -161,7 +161,8 @@ public final class Denoiser: Sendable {
     /// Per row (bin or band), how much larger `bases` are than `atoms`: Σ over the columns of the
     /// bases / Σ over the columns of the atoms. For the mask, the speech bases (over every context)
     /// against the speech dictionary, and for each solve layer its speech atoms against the plain
-    /// ones: both are trained with their scale free. The mask is a ratio, so training leaves the bases' overall scale free (it drifts to 20-70×); a
+    /// ones: both are trained with their scale free against the atoms (the trainer fixes only the
+    /// bases' common scale, which the mask, a ratio, does not see: they end 20-70× the atoms); a
     /// noise dictionary without bases (a --noise-sample, --adapt) is brought to the speech bases'
     /// scale so that the mask weighs its noise against speech as the plain Wiener mask would.
     /// (Without this it counted for almost nothing: dev pairs, --noise-sample ΔPESQ +0.19 → +0.28;

@@ -149,14 +149,19 @@ public final class DenoiserStream {
     private var carry: Denoiser.Carry
     private let buffers: Denoiser.BlockBuffers
 
-    /// A stream of its own working memory: streams of one denoiser may run at once.
-    public init(_ denoiser: Denoiser) {
+    /// A stream with working memory of its own: streams of one denoiser may run at once.
+    public convenience init(_ denoiser: Denoiser) { self.init(denoiser, scratch: Denoiser.BlockBuffers(denoiser)) }
+
+    /// A stream whose block scratch is `scratch`, shared with other streams that run in turn (the
+    /// channels of one pipeline: 256 channels need one block's memory, not 256). Its state (the
+    /// samples and the frames carried between blocks) is its own.
+    init(_ denoiser: Denoiser, scratch: Denoiser.BlockBuffers) {
         self.denoiser = denoiser
         hop = denoiser.configuration.hop
         pad = denoiser.configuration.leadingPadding
         lag = denoiser.context.future
         carry = denoiser.makeCarry()
-        buffers = Denoiser.BlockBuffers(denoiser)
+        buffers = scratch
     }
 
     /// Adds samples; returns the cleaned samples this completes.

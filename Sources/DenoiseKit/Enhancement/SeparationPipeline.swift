@@ -31,7 +31,9 @@ public final class SeparationPipeline {
         channelCount = channels
         sourceCount = separator.sources.count
         self.upperBandSource = upperBandSource
-        streams = (0..<channels).map { _ in SeparatorStream(separator) }
+        // The channels run in turn: one block's working memory serves them all.
+        let scratch = Separator.BlockBuffers(separator)
+        streams = (0..<channels).map { _ in SeparatorStream(separator, scratch: scratch) }
         var to: [ResamplerStream] = [], from: [[ResamplerStream]] = [], lower: [ResamplerStream] = []
         for _ in 0..<channels {
             to.append(try ResamplerStream(from: sampleRate, to: separator.sampleRate))

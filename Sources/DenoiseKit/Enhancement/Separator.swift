@@ -223,13 +223,16 @@ public final class SeparatorStream {
     private var nextFrame = 0
     public private(set) var received = 0
 
-    /// A stream of its own working memory: streams of one separator may run at once.
-    public init(_ separator: Separator) {
+    /// A stream with working memory of its own: streams of one separator may run at once.
+    public convenience init(_ separator: Separator) { self.init(separator, scratch: Separator.BlockBuffers(separator)) }
+
+    /// A stream whose block scratch is shared with other streams that run in turn (a pipeline's channels).
+    init(_ separator: Separator, scratch: Separator.BlockBuffers) {
         self.separator = separator
         hop = separator.configuration.hop
         pad = separator.configuration.leadingPadding
         outputs = separator.sources.map { _ in Samples() }
-        buffers = Separator.BlockBuffers(separator)
+        buffers = scratch
     }
 
     /// Adds samples; returns, per source, the separated samples this completes.

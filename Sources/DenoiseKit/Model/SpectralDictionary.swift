@@ -182,31 +182,7 @@ public struct SpectralDictionary: Sendable, Equatable {
     }
 
     /// The file's bytes.
-    public func encoded() -> Data {
-        var header: [String: Any] = ["__metadata__": metadata]
-        var offset = 0
-        for (name, m, half) in tensors {
-            let size = m.count * (half ? 2 : 4)
-            header[name] = ["dtype": half ? "F16" : "F32", "shape": [m.rows, m.cols], "data_offsets": [offset, offset + size]] as [String: Any]
-            offset += size
-        }
-        var json = try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        // Pad the header with spaces so the data starts 8-byte aligned, as safetensors writers do.
-        while (8 + json.count) % 8 != 0 { json.append(0x20) }
-        var data = Data(capacity: 8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(json)
-        for (_, m, half) in tensors {
-            // Row-major [rows, cols] = our column-major storage transposed.
-            let rowMajor = m.transposed().storage
-            if half {
-                rowMajor.map { Float16($0).bitPattern.littleEndian }.withUnsafeBytes { data.append(contentsOf: $0) }
-            } else {
-                rowMajor.map { $0.bitPattern.littleEndian }.withUnsafeBytes { data.append(contentsOf: $0) }
-            }
-        }
-        return data
-    }
+    public func encoded() -> Data { Safetensors.encode(metadata: metadata, tensors: tensors) }
 
     /// Writes the file atomically (temporary file, then rename; a device is written in place).
     public func write(to path: String) throws(DenoiseError) {
@@ -235,19 +211,8 @@ public struct SpectralDictionary: Sendable, Equatable {
     /// Parses a dictionary file's bytes; `path` only names the file in errors.
     public static func decode(_ data: Data, path: String = "<data>") throws(DenoiseError) -> SpectralDictionary {
         func fail(_ reason: String) -> DenoiseError { .invalidDictionary(path: path, reason: reason) }
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { throw fail("the file is too short to be a safetensors file (\(bytes.count) bytes)") }
-        var headerLength: UInt64 = 0
-        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
-        guard headerLength >= 2, headerLength <= UInt64(bytes.count - 8) else {
-            throw fail("the header length \(headerLength) does not fit a file of \(bytes.count) bytes (truncated or not safetensors)")
-        }
-        let headerEnd = 8 + Int(headerLength)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
-              let header = object as? [String: Any] else {
-            throw fail("the header is not valid JSON")
-        }
-        guard let metadata = header["__metadata__"] as? [String: String] else { throw fail("no __metadata__ strings in the header") }
+        let file = try Safetensors(data, path: path)
+        let metadata = file.metadata
         guard metadata["format"] == formatName else {
             throw fail("metadata format is '\(metadata["format"] ?? "missing")', expected '\(formatName)'")
         }
@@ -255,53 +220,7 @@ public struct SpectralDictionary: Sendable, Equatable {
             guard let n = Int(v), n >= 1 else { throw fail("metadata 'version' = '\(v)' is not a positive integer") }
             if n > formatVersion { throw fail("format version \(n) is newer than this program reads (\(formatVersion))") }
         }
-        /// Reads tensor `name` as a non-negative finite [rows × cols] matrix.
-        func matrix(_ name: String, rows expectedRows: Int? = nil) throws(DenoiseError) -> Matrix {
-            guard let tensor = header[name] as? [String: Any] else { throw fail("no tensor named '\(name)'") }
-            guard let dtype = tensor["dtype"] as? String, ["F32", "F16", "BF16"].contains(dtype) else {
-                throw fail("tensor \(name) has dtype \(tensor["dtype"].map { "\($0)" } ?? "missing"), expected F32, F16 or BF16")
-            }
-            let width = dtype == "F32" ? 4 : 2
-            guard let shape = tensor["shape"] as? [Int], shape.count == 2, shape[0] >= 1, shape[1] >= 1 else {
-                throw fail("tensor \(name) must have a 2-D shape [bins, rank]")
-            }
-            guard let offsets = tensor["data_offsets"] as? [Int], offsets.count == 2 else { throw fail("tensor \(name) has no data_offsets") }
-            let (rows, cols) = (shape[0], shape[1])
-            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= Int.max - headerEnd else {
-                throw fail("tensor \(name) has impossible data offsets \(offsets)")
-            }
-            guard headerEnd + offsets[1] <= bytes.count else {
-                throw fail("tensor \(name)'s data ends at byte \(headerEnd + offsets[1]) but the file has \(bytes.count) bytes (truncated)")
-            }
-            guard rows <= 1 << 20, cols <= 1 << 20, offsets[1] - offsets[0] == rows * cols * width else {
-                throw fail("tensor \(name) of shape [\(rows), \(cols)] does not match its data offsets \(offsets)")
-            }
-            if let expectedRows, rows != expectedRows {
-                throw fail("tensor \(name) has \(rows) rows, expected \(expectedRows)")
-            }
-            var m = Matrix(rows: rows, cols: cols)
-            let base = headerEnd + offsets[0]
-            for r in 0..<rows {
-                for c in 0..<cols {
-                    let o = base + width * (r * cols + c)
-                    let low = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8
-                    // A bfloat16 (written before F16) is the high half of a float.
-                    let x = width == 4 ? Float(bitPattern: low | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
-                        : dtype == "F16" ? Float(Float16(bitPattern: UInt16(low))) : Float(bitPattern: low << 16)
-                    guard x.isFinite, x >= 0 else { throw fail("\(name)[\(r), \(c)] = \(x) is not a finite non-negative number") }
-                    m[r, c] = x
-                }
-            }
-            if dtype == "F16" {
-                // Rows were divided by powers of two to use F16's range: multiplied back exactly.
-                let scale = try matrix(name + "_scale", rows: rows)
-                guard scale.cols == 1, scale.storage.allSatisfy({ $0 > 0 && $0.significand == 1 }) else {
-                    throw fail("tensor \(name)_scale must be one column of powers of two")
-                }
-                for c in 0..<cols { for r in 0..<rows { m[r, c] *= scale[r, 0] } }
-            }
-            return m
-        }
+        func matrix(_ name: String, rows: Int? = nil) throws(DenoiseError) -> Matrix { try file.matrix(name, rows: rows) }
         let atoms = try matrix("W")
         let bins = atoms.rows
 
@@ -340,48 +259,8 @@ public struct SpectralDictionary: Sendable, Equatable {
             throw fail("metadata 'rank' = \(metadata["rank"]!) but tensor W has \(atoms.cols) atoms")
         }
 
-        var maskBases: MaskBases?
-        if header["W_mask"] != nil {
-            guard kind != .speech else { throw fail("speech dictionaries do not carry mask bases") }
-            let context = MaskContext(past: Int(metadata["mask_context_past"] ?? "0") ?? -1,
-                                      future: Int(metadata["mask_context_future"] ?? "0") ?? -1)
-            guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
-                throw fail("metadata 'mask_context_past' and 'mask_context_future' must be integers from 0 to \(MaskContext.limit)")
-            }
-            let noise = try matrix("W_mask", rows: bins)
-            guard noise.cols == atoms.cols * context.frames else {
-                throw fail("tensor W_mask has \(noise.cols) columns, expected \(atoms.cols * context.frames) (rank \(atoms.cols) × \(context.frames) context frames)")
-            }
-            guard let print = metadata["mask_speech_fingerprint"] else { throw fail("metadata 'mask_speech_fingerprint' is missing") }
-            let speech = try matrix("W_mask_speech", rows: bins)
-            guard speech.cols % context.frames == 0 else {
-                throw fail("tensor W_mask_speech has \(speech.cols) columns, not a multiple of \(context.frames) context frames")
-            }
-            // The speech rank is what W_mask_speech's blocks give it (checked against the speech
-            // dictionary when the two are used together).
-            let speechRank = speech.cols / context.frames
-            var layers: Matrix?
-            if header["W_layers"] != nil {
-                let m = try matrix("W_layers")
-                let width = speechRank + atoms.cols
-                guard m.cols % width == 0, let count = Int(metadata["solve_layers"] ?? ""), m.cols == width * count else {
-                    throw fail("tensor W_layers has \(m.cols) columns, expected \(width) (speech rank + rank) × metadata 'solve_layers'")
-                }
-                guard m.rows <= bins else { throw fail("tensor W_layers has \(m.rows) rows, more than the \(bins) bins") }
-                layers = m
-            }
-            maskBases = MaskBases(noise: noise, speech: speech, speechFingerprint: print, context: context, layers: layers)
-        }
-        var separationBases: SeparationBases?
-        if header["W_separation"] != nil {
-            let bases = try matrix("W_separation", rows: bins)
-            guard bases.cols == atoms.cols else {
-                throw fail("tensor W_separation has \(bases.cols) columns, expected the rank \(atoms.cols)")
-            }
-            let set = (metadata["separation_set"] ?? "").split(separator: ",").map(String.init)
-            guard set.count >= 2 else { throw fail("metadata 'separation_set' must list the fingerprints of at least two dictionaries") }
-            separationBases = SeparationBases(bases: bases, set: set)
-        }
+        let maskBases = try decodeMaskBases(file, kind: kind, rank: atoms.cols, bins: bins)
+        let separationBases = try decodeSeparationBases(file, rank: atoms.cols, bins: bins)
         let standard: Set = ["separation_set", "format", "version", "kind", "sample_rate", "n_fft", "hop", "window", "spectrum_exponent",
                              "beta", "rank", "sparsity", "iterations", "mask_speech_fingerprint",
                              "mask_context_past", "mask_context_future", "solve_layers"]
@@ -391,6 +270,55 @@ public struct SpectralDictionary: Sendable, Equatable {
             extraMetadata: metadata.filter { !standard.contains($0.key) }, origin: path, maskBases: maskBases)
         d.separationBases = separationBases
         return d
+    }
+
+    /// The mask bases and solve layers a file carries (nil when none), checked against its atoms.
+    static func decodeMaskBases(_ file: Safetensors, kind: Kind, rank: Int, bins: Int) throws(DenoiseError) -> MaskBases? {
+        func fail(_ reason: String) -> DenoiseError { .invalidDictionary(path: file.path, reason: reason) }
+        let metadata = file.metadata
+        guard file.has("W_mask") else { return nil }
+        guard kind != .speech else { throw fail("speech dictionaries do not carry mask bases") }
+        let context = MaskContext(past: Int(metadata["mask_context_past"] ?? "0") ?? -1,
+                                  future: Int(metadata["mask_context_future"] ?? "0") ?? -1)
+        guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
+            throw fail("metadata 'mask_context_past' and 'mask_context_future' must be integers from 0 to \(MaskContext.limit)")
+        }
+        let noise = try file.matrix("W_mask", rows: bins)
+        guard noise.cols == rank * context.frames else {
+            throw fail("tensor W_mask has \(noise.cols) columns, expected \(rank * context.frames) (rank \(rank) × \(context.frames) context frames)")
+        }
+        guard let print = metadata["mask_speech_fingerprint"] else { throw fail("metadata 'mask_speech_fingerprint' is missing") }
+        let speech = try file.matrix("W_mask_speech", rows: bins)
+        guard speech.cols % context.frames == 0 else {
+            throw fail("tensor W_mask_speech has \(speech.cols) columns, not a multiple of \(context.frames) context frames")
+        }
+        // The speech rank is what W_mask_speech's blocks give it (checked against the speech
+        // dictionary when the two are used together).
+        let speechRank = speech.cols / context.frames
+        var layers: Matrix?
+        if file.has("W_layers") {
+            let m = try file.matrix("W_layers")
+            let width = speechRank + rank
+            guard m.cols % width == 0, let count = Int(metadata["solve_layers"] ?? ""), m.cols == width * count else {
+                throw fail("tensor W_layers has \(m.cols) columns, expected \(width) (speech rank + rank) × metadata 'solve_layers'")
+            }
+            guard m.rows <= bins else { throw fail("tensor W_layers has \(m.rows) rows, more than the \(bins) bins") }
+            layers = m
+        }
+        return MaskBases(noise: noise, speech: speech, speechFingerprint: print, context: context, layers: layers)
+    }
+
+    /// The separation bases a file carries (nil when none).
+    static func decodeSeparationBases(_ file: Safetensors, rank: Int, bins: Int) throws(DenoiseError) -> SeparationBases? {
+        func fail(_ reason: String) -> DenoiseError { .invalidDictionary(path: file.path, reason: reason) }
+        guard file.has("W_separation") else { return nil }
+        let bases = try file.matrix("W_separation", rows: bins)
+        guard bases.cols == rank else {
+            throw fail("tensor W_separation has \(bases.cols) columns, expected the rank \(rank)")
+        }
+        let set = (file.metadata["separation_set"] ?? "").split(separator: ",").map(String.init)
+        guard set.count >= 2 else { throw fail("metadata 'separation_set' must list the fingerprints of at least two dictionaries") }
+        return SeparationBases(bases: bases, set: set)
     }
 
     /// "speech dictionary 'speech.safetensors'" (or without a name when it was not loaded from a file).

@@ -284,6 +284,13 @@ private struct Trainer {
                 }
             }
         }
+        sumWorkerParts()
+        applyWUpdate()
+    }
+
+    /// numW and denW: the workers' partial sums added (for β = 1, denW is 1·Hᵀ).
+    private mutating func sumWorkerParts() {
+        let (rank, bins, div, workers) = (self.rank, self.bins, self.div, self.workers)
         numW = workers[0].numW
         for worker in workers.dropFirst() { for i in numW.storage.indices { numW.storage[i] += worker.numW.storage[i] } }
         if div.needsPositivePart {
@@ -296,6 +303,11 @@ private struct Trainer {
                 for k in 0..<rank { (d.baseAddress! + k * bins).update(repeating: sums[k], count: bins) }
             }
         }
+    }
+
+    /// The W step from numW and denW, then unit columns (see `NMFConfiguration.sparsity`).
+    private mutating func applyWUpdate() {
+        let (rank, bins, frames) = (self.rank, self.bins, self.frames)
         if c.sparsity > 0 {
             // Gradient of the cost through the normalization W/‖W‖ (Le Roux et al. 2015, eq. 21):
             // each column's numerator gains w·(wᵀ·den) and its denominator w·(wᵀ·num).
