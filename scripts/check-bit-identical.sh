@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shows that two builds of denoise give byte-identical outputs and trained dictionaries (for a
 # refactoring that must not change behaviour): run with the defaults, --noise general, a named
-# type, --noise-sample, --adapt, a stream, 48 kHz stereo, a --jobs 2 batch; separate; train-noise
+# type, --noise-sample, --no-adapt, a stream, 48 kHz stereo, a --jobs 2 batch; separate; train-noise
 # and train-discriminative (mask bases with context and solve layers; separation bases).
 #   scripts/check-bit-identical.sh OLD/denoise NEW/denoise [NOISY.wav ...]
 set -euo pipefail
@@ -22,7 +22,7 @@ for side in old new; do
   "$d" run "$f" -o "$o/general.wav" --noise general -q
   "$d" run "$f" -o "$o/type.wav" --noise babble_cafe -q
   "$d" run "$f" -o "$o/sample.wav" --noise-sample Samples/fan-noise-sample.wav -q
-  "$d" run "$f" -o "$o/adapt.wav" --adapt -q
+  "$d" run "$f" -o "$o/no-adapt.wav" --no-adapt -q
   "$d" run - -o - < "$f" > "$o/stream.wav"
   "$d" run "$work/in48.wav" -o "$o/48k.wav" -q
   "$d" run "${inputs[@]}" -o "$o/batch" --jobs 2 -q

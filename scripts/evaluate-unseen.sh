@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the default choice of noise dictionary (--noise auto) fares on noise of a kind it has no dictionary for: each development pair is
 # cleaned with its own noise type's dictionary removed from the shipped set (leave one type out),
-# so auto must choose between the general model and the 19 other types; also with --adapt. Scored
+# so auto must choose between the general model and the 19 other types; also with --no-adapt. Scored
 # beside the general model with ../shared/eval/score.py (needs ../shared/eval/setup.sh once).
 #   scripts/evaluate-unseen.sh
 set -euo pipefail
@@ -21,5 +21,5 @@ done
 "$py" ../shared/eval/score.py "$set_dir" noisy \
     "cmd:.build/release/denoise run {in} -o {out} --noise general" \
     "cmd:DENOISE_DICTIONARIES=$loo/{noise_type} .build/release/denoise run {in} -o {out} --noise auto" \
-    "cmd:DENOISE_DICTIONARIES=$loo/{noise_type} .build/release/denoise run {in} -o {out} --noise auto --adapt" \
+    "cmd:DENOISE_DICTIONARIES=$loo/{noise_type} .build/release/denoise run {in} -o {out} --noise auto --no-adapt" \
     --out "${OUT:-/tmp/denoise-unseen-scores.csv}" 2>/dev/null

@@ -16,7 +16,7 @@ if [ ! -f "$dicts/noise.safetensors" ]; then
   EXCLUDE=../shared/corpus/xrec/exclude.txt SPEECH=${SPEECH:-Dictionaries/speech.safetensors} scripts/train-dictionaries.sh "$dicts"
 fi
 run="DENOISE_DICTIONARIES=$dicts .build/release/denoise run {in} -o {out}"
-methods=("cmd:$run --noise general" "cmd:$run --noise general --noise-sample $set_dir/{noise_ref}" "cmd:$run --noise general --adapt")
+methods=("cmd:$run --noise general --no-adapt" "cmd:$run --noise general --no-adapt --noise-sample $set_dir/{noise_ref}" "cmd:$run --noise general")
 if [ -z "${GENERAL_ONLY:-}" ]; then
   methods=("cmd:$run" "${methods[@]}" "cmd:$run --noise {noise_type}")
 fi

@@ -36,26 +36,27 @@ extension Run {
                              options: general.options), choices.names[choice.index])
     }
 
-    /// `--adapt`: `denoiser` with noise atoms learned from the pauses of `input` beside its own; a
-    /// recording too short (or without pauses) to learn from is cleaned without them, with a warning.
-    func adapted(_ denoiser: Denoiser, to input: String) throws -> Denoiser {
+    /// Adaptation (the default for files): `denoiser` with noise atoms learned from the pauses of
+    /// `input` beside its own, and whether they were; a recording too short (or without pauses) to
+    /// learn from is cleaned without them (said when --adapt was asked for).
+    func adapted(_ denoiser: Denoiser, to input: String) throws -> (Denoiser, Bool) {
         let learned: SpectralDictionary
         do {
             learned = try NoiseAdaptation.learn(forFile: input, speech: denoiser.speech, noise: denoiser.noise[0],
                                                 options: denoiser.options)
         } catch .noAudio(let reason) {
-            if !quiet { Console.warning("'\(input)': --adapt skipped, \(reason)") }
-            return denoiser
+            if !quiet, adapt == true { Console.warning("'\(input)': --adapt skipped, \(reason)") }
+            return (denoiser, false)
         }
-        return try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options)
+        return (try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options), true)
     }
 
 
     /// The noise model a file was cleaned with, as the log and report name it.
-    func noiseName(chosen: String?) -> String {
+    func noiseName(chosen: String?, adapted: Bool) -> String {
         var parts = [chosen ?? (isAuto || noise.isEmpty ? "general" : noise.joined(separator: " + "))]
         parts += noiseSample.map { "sample \(URL(fileURLWithPath: $0).lastPathComponent)" }
-        if adapt { parts.append("adapted to the file") }
+        if adapted { parts.append("adapted to the file") }
         return parts.joined(separator: " + ")
     }
 }

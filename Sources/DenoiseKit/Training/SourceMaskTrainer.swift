@@ -189,7 +189,7 @@ struct SeparationState {
                         for j in range {
                             let aj = Double(Self.power(max(a[j], BetaDivergence.floor), p))
                             let e = max(Double(v[j]) * aj / Double(max(q[j], BetaDivergence.floor)), floor), xj = Double(x[j])
-                            sum += (xj > 0 ? xj * log(xj / e) : 0) - xj + e
+                            sum += BetaDivergence.divergence(xj, e, beta: 1)
                         }
                         sums.value[c] = sum
                     }
