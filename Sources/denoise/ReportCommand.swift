@@ -56,7 +56,7 @@ struct Report: ParsableCommand {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let drawn = PictureResults(count: records.count)
             DispatchQueue.concurrentPerform(iterations: min(jobs, max(records.count, 1))) { worker in
-                for i in stride(from: worker, to: records.count, by: jobs) where records[i].status != .failed {
+                for i in stride(from: worker, to: records.count, by: jobs) where records[i].status != .failed && !AudioFile.isStream(records[i].input) {
                     let r = records[i]
                     let path = (folder as NSString).appendingPathComponent(String(format: "%05d-", i) + (r.output as NSString).lastPathComponent + ".png")
                     do {

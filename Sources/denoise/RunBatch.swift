@@ -89,7 +89,8 @@ extension Run {
                 record = try clean(item.input, to: cleaned, noiseTo: removed, with: denoiser, choices: choices, start: start,
                                    showProgress: false).record(input: record.input, output: record.output)
             }
-            if report {
+            // A pipe or device was read once, as it arrived: there is nothing to read again for a picture.
+            if report, !AudioFile.isStream(item.input) {
                 let pictures = try CleaningSpectrograms.compare(noisy: item.input, cleaned: cleaned)
                 let path = Self.picturePath(output: output, relative: Substring(item.relative))
                 try makeFolder((path as NSString).deletingLastPathComponent)
