@@ -4,12 +4,14 @@ import Foundation
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Clean a noisy recording with a speech and noise dictionaries.",
+        abstract: "Clean a noisy recording with speech and noise dictionaries.",
         discussion: """
             The output has the input's sample rate, channel count and length. Its format follows the \
-            output's extension (WAV when it names no known format). With several inputs, or when -o \
-            names a folder, each cleaned file is written into that folder under its own name; a file \
-            that fails is reported and the others are still processed.
+            output's extension (WAV when it names no known format). By default the noise dictionary \
+            that fits each file best is used, with noise atoms learned from the file's own pauses \
+            beside it (--no-adapt: without them). With several inputs, folders (searched recursively, \
+            mirrored), --files-from, or when -o names a folder, each cleaned file is written into that \
+            folder; a file that fails is reported and the others are still processed.
 
             Examples:
               denoise run noisy.wav -o clean.wav
@@ -17,6 +19,8 @@ struct Run: ParsableCommand {
               denoise run noisy.wav -o clean.wav --speech my-voice.safetensors --noise fan.safetensors
               denoise run noisy.wav -o clean.wav --noise-sample room-tone.wav
               denoise run interviews/*.wav -o cleaned/ --jobs 2
+              denoise run archive/ -o cleaned/ --jobs 2 --skip-existing --log cleaned.jsonl --report
+              denoise run noisy.wav -o clean.wav --plot what-was-removed.png
               arecord -f S16_LE -r 16000 -c 1 -t raw | denoise run - -o - --format s16 --sample-rate 16000 | aplay -f S16_LE -r 16000
               denoise run - -o - < noisy.wav > clean.wav
 
