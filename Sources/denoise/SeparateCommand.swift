@@ -110,12 +110,7 @@ struct Separate: ParsableCommand {
             try makeFolder()
         }
         guard let first = built else { return }
-        if !quiet {
-            for d in Separator.unusedBases(first.sources.map(\.dictionary)) {
-                Console.warning("\(d.label) carries separation bases for another set of sources: the masks use the dictionaries' atoms")
-            }
-        }
-        if !quiet, first.usesTrainedBases { warnSettings(first.sources[0].dictionary) }
+        if !quiet { for warning in first.warnings { Console.warning(warning) } }
         let upper = upperBandIndex
         if inputs.count == 1 {
             try reportingErrors { try separate(inputs[0], with: first, upperBand: upper, showProgress: true) }
@@ -135,19 +130,6 @@ struct Separate: ParsableCommand {
         }
         Console.endProgress()
         if state.failures + state.unreached > 0 { throw ExitCode.failure }
-    }
-
-    /// Trained bases serve the solve and mask they were trained through: another setting is allowed
-    /// but said.
-    func warnSettings(_ d: SpectralDictionary) {
-        let o = options
-        let used = ["separation_run_iterations": String(o.iterations), "separation_run_bands": String(o.bands),
-                    "separation_run_sparsity": String(o.sparsity), "separation_mask_power": String(o.maskPower)]
-        for (key, value) in used.sorted(by: { $0.key < $1.key }) {
-            if let trained = d.extraMetadata[key], trained != value {
-                Console.warning("the separation bases were trained with \(key.replacingOccurrences(of: "separation_", with: "")) \(trained); this run uses \(value)")
-            }
-        }
     }
 
     func makeSeparator() throws -> Separator {

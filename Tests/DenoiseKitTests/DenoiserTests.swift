@@ -47,6 +47,27 @@ import Testing
                       options: DenoiserOptions(iterations: 60, blockFrames: blockFrames, threads: threads, bands: bands))
     }
 
+    /// One model, many streams at once: each stream's output equals what it gives alone (the
+    /// streams carry their own memory; the FFTW plans are shared).
+    @Test func streamsOfOneModelRunAtOnce() {
+        let denoiser = Self.makeDenoiser(threads: 1)
+        let signals = (0..<4).map { k in zip(Self.voiced(seconds: 2, seed: 40 + UInt64(k)), randomSignal(count: 2 * Self.rate, seed: 50 + UInt64(k), amplitude: 0.1)).map { $0 + $1 } }
+        @Sendable func streamed(_ x: [Float]) -> [Float] {
+            let stream = DenoiserStream(denoiser)
+            var out: [Float] = []
+            for start in stride(from: 0, to: x.count, by: 777) {
+                out += x[start..<min(start + 777, x.count)].withUnsafeBufferPointer { stream.push($0) }
+            }
+            return out + stream.finish()
+        }
+        let alone = signals.map(streamed)
+        let together = UnsafeSendable(UnsafeMutableBufferPointer<[Float]>.allocate(capacity: signals.count))
+        defer { together.value.deallocate() }
+        _ = together.value.initialize(from: Array(repeating: [], count: signals.count))
+        DispatchQueue.concurrentPerform(iterations: signals.count) { k in together.value[k] = streamed(signals[k]) }
+        for k in signals.indices { #expect(together.value[k] == alone[k], "stream \(k)") }
+    }
+
     /// Columns split between threads give the single-threaded result.
     @Test func threadedSolveGivesTheSingleThreadedResult() {
         let clean = Self.voiced(seconds: 3, seed: 13)

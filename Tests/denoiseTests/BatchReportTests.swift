@@ -173,6 +173,40 @@ import Testing
         try s.expectFailure(["run", "-o", s.path("out")], status: 64, prefix: "give the recordings to clean")
     }
 
+    /// `plot NOISY` alone cleans it in memory and draws the same four panels, writing nothing else.
+    @Test func plotCleansInMemory() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let before = s.listing
+        let r = try denoise(["plot", s.input, "-o", s.path("p.png"), "--speech", s.speech, "--noise", s.noise])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Set(s.listing).subtracting(before) == ["p.png"])
+        let png = try DecodedPNG(contentsOf: s.path("p.png"))
+        #expect(png.height == StackedPlot.Layout(width: StackedPlot.width, panelHeight: 200, panels: 4).height)
+    }
+
+    /// Logs of several runs merge: each input's last record counts, but a later skip does not hide
+    /// the run that cleaned the file, and a later success replaces an earlier failure.
+    @Test func reportMergesLogs() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let out = s.path("out.wav")
+        #expect(try denoise(["run", s.input, "-o", out, "--speech", s.speech, "--noise", s.noise, "-q"]).status == 0)
+        let (a, b) = (URL(fileURLWithPath: s.input).standardized.path, URL(fileURLWithPath: out).standardized.path)
+        let first = BatchRecord(input: a, output: b, status: .ok, duration: 1, noise: "dictionary-of-the-first-run", removedDB: 3, seconds: 0.1)
+        let skipped = BatchRecord(input: a, output: b, status: .skipped)
+        let failed = BatchRecord(input: "/nowhere/x.wav", output: "/nowhere/y.wav", status: .failed, error: "broken")
+        let retried = BatchRecord(input: "/nowhere/x.wav", output: "/nowhere/y.wav", status: .failed, error: "still broken")
+        try (first.jsonLine + failed.jsonLine).write(toFile: s.path("one.jsonl"), atomically: true, encoding: .utf8)
+        try (skipped.jsonLine + retried.jsonLine).write(toFile: s.path("two.jsonl"), atomically: true, encoding: .utf8)
+        let r = try denoise(["report", s.path("one.jsonl"), s.path("two.jsonl"), "-o", s.path("report")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let html = try String(contentsOfFile: s.path("report/report.html"), encoding: .utf8)
+        #expect(html.components(separatedBy: "<section").count - 1 == 2)
+        #expect(html.contains("dictionary-of-the-first-run") && !html.contains(">skipped<") && html.contains("still broken") && !html.contains(": broken<"))
+        #expect(html.range(of: "still broken")!.lowerBound < html.range(of: "dictionary-of-the-first-run")!.lowerBound, "failures first")
+    }
+
     /// `run --plot` draws the picture of the file it cleaned.
     @Test func runDrawsItsPlot() throws {
         let s = try Scratch()

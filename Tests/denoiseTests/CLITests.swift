@@ -287,6 +287,24 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(s.stderr == "denoise: warning: '\(short)': --adapt skipped, too short to learn its noise from its pauses: 7 frames, at least 16 are needed\n")
     }
 
+    /// Options that leave the shipped model's trained layers unused, or use them otherwise than
+    /// trained, are said; the defaults say nothing.
+    @Test func unusedTrainedPartsAreWarnings() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let noisy = Self.samples.appendingPathComponent("speech-fan.wav").path, out = dir.appendingPathComponent("o.wav").path
+        let plain = try denoise(["run", noisy, "-o", out, "--noise", "general"])
+        #expect(plain.status == 0 && plain.stderr.isEmpty, "\(plain.stderr)")
+        let bands = try denoise(["run", noisy, "-o", out, "--noise", "general", "--bands", "64"])
+        #expect(bands.status == 0 && bands.stderr.contains("has solve layers trained on 128 bands; with 64 bands the solve uses its atoms throughout")
+                && bands.stderr.contains("were trained with bands 128; this run uses 64"), "\(bands.stderr)")
+        let few = try denoise(["run", noisy, "-o", out, "--noise", "general", "--iterations", "3"])
+        #expect(few.stderr.contains("trained solve layers; 3 iterations use only the last 3 of them")
+                && few.stderr.contains("were trained with iterations 40; this run uses 3"), "\(few.stderr)")
+        let quiet = try denoise(["run", noisy, "-o", out, "--noise", "general", "--iterations", "3", "-q"])
+        #expect(quiet.status == 0 && quiet.stderr.isEmpty)
+    }
+
     /// Files are adapted to by default (the output is `--adapt`'s, the log says so, `--no-adapt`
     /// turns it off); a file too short is cleaned without, silently; streams are not adapted.
     @Test func filesAreAdaptedToByDefault() throws {

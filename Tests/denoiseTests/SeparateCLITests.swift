@@ -42,6 +42,7 @@ import Testing
         #expect(try SpectralDictionary.load(dict).kind.rawValue == "hum")
         let inspect = try denoise(["inspect", dict])
         #expect(inspect.stdout.contains("kind: hum"))
+        #expect(try denoise(["inspect", "speech"]).stdout.contains("kind: speech"))
         let out = s.path("parts")
         let separated = try denoise(["separate", s.input, "-o", out, "--source", "speech=speech", "--source", "hum=\(dict)",
                                      "--source", "fan=ac_fan", "-v"])

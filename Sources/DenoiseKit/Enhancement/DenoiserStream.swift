@@ -15,11 +15,7 @@ extension Denoiser {
 
         init(_ d: Denoiser) {
             let bins = d.stft.bins, block = d.options.blockFrames
-            func zeros(_ count: Int) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-                p.initialize(repeating: 0, count: max(count, 1))
-                return p
-            }
+            let zeros = UnsafeMutablePointer<Float>.zeroed
             re = zeros(bins * (block + d.context.future))
             im = zeros(bins * (block + d.context.future))
             activations = zeros(d.solver.rank * (block + d.context.past + d.context.future))
@@ -130,7 +126,7 @@ struct MaskEstimate {
 ///
 /// With W fixed, each frame's activations depend on that frame alone, so frames are solved as soon
 /// as they are complete, in blocks of up to `blockFrames`, and the result does not depend on how
-/// the input was chunked. A frame is masked once the mask's future context is solved too. A sample
+/// the input was chunked but for float rounding (the products' blocks split differently). A frame is masked once the mask's future context is solved too. A sample
 /// is released once every frame covering it has been added, at most nFFT + future·hop samples
 /// after it arrived. Memory holds about one window plus the largest push.
 public final class DenoiserStream {
@@ -166,12 +162,7 @@ public final class DenoiserStream {
 
     /// Adds samples; returns the cleaned samples this completes.
     public func push(_ samples: UnsafeBufferPointer<Float>) -> [Float] {
-        let start = input.count
-        input.append(contentsOf: samples)
-        // Readers count and report these; here they are only made harmless (NaN/Inf → 0, far out of
-        // range → clamped), so no input given to the library can overflow the spectra.
-        var repairs = SampleRepairs()
-        if !samples.isEmpty { input.withUnsafeMutableBufferPointer { repairs.repair($0.baseAddress! + start, count: samples.count) } }
+        input.appendRepaired(samples)
         received += samples.count
         // Frame t ends at sample (t + 1)·hop: frames 0 ..< received / hop are complete, and the ones
         // `lag` frames behind them are masked and added.

@@ -56,6 +56,9 @@ public final class Separator: Sendable {
     public let options: SeparatorOptions
     /// Whether the masks use trained separation bases (every dictionary carries ones for this set).
     public let usesTrainedBases: Bool
+    /// Where trained separation bases go unused or are used otherwise than trained (a warning each,
+    /// as `Denoiser.warnings`): nothing is dropped silently.
+    public let warnings: [String]
     /// The rate the dictionaries were trained at.
     public var sampleRate: Int { sources[0].dictionary.sampleRate }
     var configuration: STFTConfiguration { stft.configuration }
@@ -81,11 +84,7 @@ public final class Separator: Sendable {
 
         init(_ d: Separator) {
             let count = d.stft.bins * d.options.blockFrames
-            func zeros(_ n: Int) -> UnsafeMutablePointer<Float> {
-                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
-                p.initialize(repeating: 0, count: max(n, 1))
-                return p
-            }
+            let zeros = UnsafeMutablePointer<Float>.zeroed
             (re, im, magnitude, total, maskedRe, maskedIm) = (zeros(count), zeros(count), zeros(count), zeros(count), zeros(count), zeros(count))
             activations = zeros(d.solver.rank * d.options.blockFrames)
             pooled = d.bands.map { zeros($0.count * d.options.blockFrames) }
@@ -123,6 +122,7 @@ public final class Separator: Sendable {
                                   iterations: options.iterations, capacity: options.blockFrames, threads: options.threads)
         let trained = Self.trainedBases(dictionaries)
         usesTrainedBases = trained != nil
+        warnings = Self.mismatches(dictionaries, usingTrained: trained != nil, options: options)
         var estimates: [MaskEstimate] = [], row = 0
         for (i, d) in dictionaries.enumerated() {
             estimates.append(MaskEstimate(bases: trained?[i] ?? d.atoms, rows: row..<(row + d.rank)))
@@ -140,9 +140,25 @@ public final class Separator: Sendable {
     }
 
     /// Dictionaries that carry separation bases for another set of sources than `dictionaries`
-    /// (their bases are then unused): for a warning.
+    /// (their bases are then unused).
     public static func unusedBases(_ dictionaries: [SpectralDictionary]) -> [SpectralDictionary] {
         trainedBases(dictionaries) != nil ? [] : dictionaries.filter { $0.separationBases != nil }
+    }
+
+    /// Bases for another set of sources, or run settings other than the ones the bases were trained for.
+    static func mismatches(_ dictionaries: [SpectralDictionary], usingTrained: Bool, options: SeparatorOptions) -> [String] {
+        var out = unusedBases(dictionaries).map {
+            "\($0.label) carries separation bases for another set of sources: the masks use the dictionaries' atoms"
+        }
+        guard usingTrained, let first = dictionaries.first else { return out }
+        let used = [("separation_mask_power", "mask_power", String(options.maskPower)), ("separation_run_bands", "run_bands", String(options.bands)),
+                    ("separation_run_iterations", "run_iterations", String(options.iterations)), ("separation_run_sparsity", "run_sparsity", String(options.sparsity))]
+        for (key, setting, value) in used {
+            if let trained = first.extraMetadata[key], trained != value {
+                out.append("the separation bases were trained with \(setting) \(trained); this run uses \(value)")
+            }
+        }
+        return out
     }
 
     /// The activation rows of source `i`.
@@ -207,7 +223,7 @@ private func raiseAndAccumulate(_ s: UnsafeMutablePointer<Float>, power p: Float
 ///
 /// Each frame's activations depend on that frame alone, so frames are solved as soon as they are
 /// complete, in blocks of up to `blockFrames`, and the result does not depend on how the input was
-/// chunked. A sample is released once every frame covering it has been added: at most nFFT samples
+/// chunked but for float rounding. A sample is released once every frame covering it has been added: at most nFFT samples
 /// after it arrived. Memory holds about one window plus the largest push, per source.
 public final class SeparatorStream {
     private let separator: Separator
@@ -237,10 +253,7 @@ public final class SeparatorStream {
 
     /// Adds samples; returns, per source, the separated samples this completes.
     public func push(_ samples: UnsafeBufferPointer<Float>) -> [[Float]] {
-        let start = input.count
-        input.append(contentsOf: samples)
-        var repairs = SampleRepairs()
-        if !samples.isEmpty { input.withUnsafeMutableBufferPointer { repairs.repair($0.baseAddress! + start, count: samples.count) } }
+        input.appendRepaired(samples)
         received += samples.count
         return run(toFrame: received / hop, releaseTo: (received / hop) * hop - pad)
     }
