@@ -55,6 +55,10 @@ struct Run: ParsableCommand {
     /// +5 and +10; real recordings: DNSMOS BAK +0.18, OVRL +0.11), unless --no-adapt.
     var adapts: Bool { adapt ?? !isStream }
 
+    @Option(help: ArgumentHelp("The band the solve fits: 'auto' (for files: an input that holds nothing above some frequency, like a phone or codec's, is fitted only below it), 'full', or that frequency in Hz.",
+                               valueName: "auto|full|Hz"))
+    var bandwidth = BandwidthChoice.auto
+
     @OptionGroup(title: "Solve") var solve: SolveOptions
 
     @Option(parsing: .unconditional, help: "Lowest gain of the mask (0 to 1): keeps some noise, against musical noise.")
@@ -105,7 +109,11 @@ struct Run: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No warnings or progress.")
     var quiet = false
 
-    var options: DenoiserOptions { solve.denoiser(jobs: jobs, gainFloor: gainFloor, gainExponent: gainExponent) }
+    var options: DenoiserOptions {
+        var options = solve.denoiser(jobs: jobs, gainFloor: gainFloor, gainExponent: gainExponent)
+        if case .hz(let hz) = bandwidth { options.bandwidth = hz }
+        return options
+    }
 
     func validate() throws {
         if inputs.isEmpty && filesFrom == nil { throw ValidationError("give the recordings to clean (or --files-from LIST)") }
@@ -212,7 +220,8 @@ struct Run: ParsableCommand {
         }
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
-        var (denoiser, chosen) = isAuto ? try chooseNoise(for: input, given, choices) : (given, nil)
+        let (limited, cutoff) = try bandLimited(given, to: input)
+        var (denoiser, chosen) = isAuto ? try chooseNoise(for: input, limited, choices) : (limited, nil)
         var adaptedTo = false
         if adapts { (denoiser, adaptedTo) = try adapted(denoiser, to: input) }
         let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
@@ -227,6 +236,7 @@ struct Run: ParsableCommand {
                 input:  \(input): \(formatSeconds(report.duration)), \(report.sampleRate) Hz, \(report.channelCount) channel(s), \(report.format.map { "\($0)" } ?? "stream")
                 speech: \(sp.label), rank \(sp.rank)
                 noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
+                band:   \(cutoff.map { "the input holds nothing above \(String(format: "%.1f", $0 / 1000)) kHz: solved below it" } ?? (options.bandwidth.map { "solved below \(String(format: "%.1f", $0 / 1000)) kHz" } ?? "full"))
                 model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(options.iterations) iterations on \(options.bands > 0 ? "\(options.bands) bands" : "every bin")\(denoiser.trainedLayers > 0 ? " (the last \(denoiser.trainedLayers) with trained atoms)" : ""), mask power \(options.maskPower), gain exponent \(gainExponent), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")\(denoiser.context.frames > 1 ? " over frames t\(-denoiser.context.past)…t+\(denoiser.context.future)" : "")
                 output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)

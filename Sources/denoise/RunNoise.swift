@@ -36,6 +36,18 @@ extension Run {
                              options: general.options), choices.names[choice.index])
     }
 
+    /// `--bandwidth auto` (the default for files): `denoiser` solving only below the frequency above
+    /// which `input` holds nothing, and that frequency; `denoiser` itself for a full-band input.
+    func bandLimited(_ denoiser: Denoiser, to input: String) throws -> (Denoiser, Double?) {
+        guard bandwidth == .auto, let signal = try? Resampler.readMono(input, at: denoiser.sampleRate, seconds: NoiseAdaptation.excerptSeconds).signal,
+              let cutoff = InputBandwidth.cutoff(signal, stft: try STFT(denoiser.speech.stft), sampleRate: denoiser.sampleRate) else {
+            return (denoiser, nil)
+        }
+        var options = denoiser.options
+        options.bandwidth = cutoff
+        return (try Denoiser(speech: denoiser.speech, noise: denoiser.noise, options: options), cutoff)
+    }
+
     /// Adaptation (the default for files): `denoiser` with noise atoms learned from the pauses of
     /// `input` beside its own, and whether they were; a recording too short (or without pauses) to
     /// learn from is cleaned without them (said when --adapt was asked for).

@@ -53,3 +53,18 @@ enum StreamLayout: String, ExpressibleByArgument, CaseIterable {
     /// The raw encoding (nil for WAV).
     var encoding: AudioFormat.Encoding? { self == .wav ? nil : AudioFormat.Encoding(rawValue: rawValue) }
 }
+
+/// `run --bandwidth`: detected per file, the whole band, or a frequency in Hz.
+enum BandwidthChoice: ExpressibleByArgument, Equatable {
+    case auto, full, hz(Double)
+
+    init?(argument: String) {
+        switch argument {
+        case "auto": self = .auto
+        case "full": self = .full
+        default:
+            guard let hz = Double(argument), hz > 0, hz.isFinite else { return nil }
+            self = .hz(hz)
+        }
+    }
+}

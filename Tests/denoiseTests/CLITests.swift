@@ -330,6 +330,31 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(stream.status == 0 && stream.stderr.isEmpty, "\(stream.stderr)")
     }
 
+    /// A recording that holds nothing above some frequency (here through 8 kHz and back, as a phone
+    /// call would be) is solved below it by default, which `-v` says; `--bandwidth full` solves the
+    /// whole band, a frequency given is used for the file, and a bad value is a one-line error.
+    @Test func bandLimitedFilesAreSolvedWithinTheirBand() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (fan, _) = try AudioFile.read(Self.samples.appendingPathComponent("speech-fan.wav").path)
+        let phone = try Resampler.resample(try Resampler.resample(fan.channels[0], from: fan.sampleRate, to: 8000), from: 8000, to: fan.sampleRate)
+        let noisy = dir.appendingPathComponent("phone.wav").path
+        try AudioFile.write(AudioBuffer(sampleRate: fan.sampleRate, mono: phone), to: noisy)
+        func run(_ name: String, _ extra: [String]) throws -> (CLIResult, Data) {
+            let out = dir.appendingPathComponent(name).path
+            let r = try denoise(["run", noisy, "-o", out, "--noise", "general", "-v"] + extra)
+            #expect(r.status == 0, "\(r.stderr)")
+            return (r, (try? Data(contentsOf: URL(fileURLWithPath: out))) ?? Data())
+        }
+        let (auto, byDefault) = try run("auto.wav", []), (full, whole) = try run("full.wav", ["--bandwidth", "full"])
+        let (_, given) = try run("given.wav", ["--bandwidth", "4000"])
+        #expect(auto.stderr.contains("band:   the input holds nothing above 4.0 kHz") || auto.stderr.contains("above 3.9 kHz"), "\(auto.stderr)")
+        #expect(full.stderr.contains("band:   full"))
+        #expect(byDefault != whole && given != whole && !byDefault.isEmpty)
+        let bad = try denoise(["run", noisy, "-o", dir.appendingPathComponent("bad.wav").path, "--bandwidth", "wide"])
+        #expect(bad.status != 0 && bad.stderr.split(separator: "\n").count == 1 && bad.stderr.contains("bandwidth"), "\(bad.stderr)")
+    }
+
     /// `--noise auto` names the dictionary it picked for each file and cleans with it: the shipped
     /// aircraft-cockpit dictionary for a real cockpit recording, the general model for a synthetic fan.
     @Test func autoNoiseNamesItsChoicePerFile() throws {

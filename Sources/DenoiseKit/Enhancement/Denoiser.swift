@@ -24,13 +24,17 @@ public struct DenoiserOptions: Sendable, Equatable {
     /// default: on the dev pairs with the shipped dictionaries it raised PESQ by 0.03 (general
     /// model) to 0.05 (named type) at equal SI-SDR and STOI; 1.5 gave no more PESQ and lost STOI.
     public var gainExponent: Float
+    /// Hz above which the input holds nothing (`InputBandwidth`): the solve leaves those bins or
+    /// bands out, as a weighted NMF with weight 0 there. nil: the whole band.
+    public var bandwidth: Double?
 
     /// The defaults: 40 iterations on 128 bands cost a quarter of 100 on every bin at nearly the same
     /// quality (README, "Speed").
     public init(iterations: Int = 40, maskPower: Float = 2, sparsity: Float = 0, blockFrames: Int = 512,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, bands: Int = 128, gainFloor: Float = 0,
-                gainExponent: Float = 1.25) {
+                gainExponent: Float = 1.25, bandwidth: Double? = nil) {
         self.bands = bands
+        self.bandwidth = bandwidth
         self.gainFloor = gainFloor
         self.gainExponent = gainExponent
         self.iterations = iterations
@@ -49,6 +53,9 @@ public struct DenoiserOptions: Sendable, Equatable {
         guard blockFrames >= 1 else { throw .invalidParameter("block size must be at least 1 frame (got \(blockFrames))") }
         guard gainFloor >= 0, gainFloor <= 1 else { throw .invalidParameter("gain floor must be in [0, 1] (got \(gainFloor))") }
         guard gainExponent > 0, gainExponent <= 8 else { throw .invalidParameter("gain exponent must be in (0, 8] (got \(gainExponent))") }
+        if let bandwidth, !(bandwidth > 0 && bandwidth.isFinite) {
+            throw .invalidParameter("bandwidth must be a positive frequency (got \(bandwidth))")
+        }
         guard bands >= 0 else { throw .invalidParameter("bands must be 0 (every bin) or positive (got \(bands))") }
         guard threads >= 1, threads <= 256 else { throw .invalidParameter("threads must be between 1 and 256 (got \(threads))") }
     }
@@ -100,7 +107,8 @@ public final class Denoiser: Sendable {
         stft = try STFT(speech.stft)
         exponent = speech.spectrumExponent
         let atoms = Matrix.hstack([speech.atoms] + noise.map(\.atoms))
-        let bands = Self.solveBands(speech: speech, options: options)
+        let fullBands = Self.solveBands(speech: speech, options: options)
+        let bands = Self.limited(fullBands, speech: speech, bandwidth: options.bandwidth)
         self.bands = bands
         // The first noise dictionary with mask bases for this speech dictionary lends its speech and
         // noise bases to the mask; other noise dictionaries (a --noise-sample, --adapt) keep their own
@@ -115,13 +123,14 @@ public final class Denoiser: Sendable {
         var layers: Matrix?
         var warnings: [String] = []
         if let withBases, let bases = noise[withBases].maskBases {
-            warnings = Self.mismatches(noise[withBases], options: options, solveRows: solveAtoms.rows)
+            let trainedRows = fullBands?.count ?? speech.bins
+            warnings = Self.mismatches(noise[withBases], options: options, solveRows: trainedRows)
             context = bases.context
             let scale = Self.scale(of: bases.speech, against: speech.atoms)
             (speechEstimate, noiseEstimate) = Self.estimates(speech: speech, noise: noise, withBases: withBases, bases: bases, scale: scale)
             usesMaskBases = true
             // Trained solve layers serve only the frequency axis they were trained on.
-            if let trained = bases.layers, trained.rows == solveAtoms.rows {
+            if let trained = bases.layers, trained.rows == trainedRows {
                 layers = Self.solveLayers(trained, count: bases.layerCount, speech: speech, noise: noise, withBases: withBases, bands: bands)
             }
         } else {
@@ -200,6 +209,13 @@ public final class Denoiser: Sendable {
             ? FrequencyBands(bins: speech.bins, bands: options.bands, sampleRate: speech.sampleRate) : nil
     }
 
+    /// `bands` (nil: every bin) without the bins at and above `bandwidth` Hz, or as they are without one.
+    static func limited(_ bands: FrequencyBands?, speech: SpectralDictionary, bandwidth: Double?) -> FrequencyBands? {
+        guard let bandwidth else { return bands }
+        let cutoff = InputBandwidth.bin(of: bandwidth, bins: speech.bins, sampleRate: speech.sampleRate)
+        return bands?.limited(below: cutoff) ?? .single(bins: speech.bins, upTo: cutoff)
+    }
+
     /// The solver's layer atoms: each trained block (speech atoms, then `noise[withBases]`'s) with the
     /// other noise dictionaries' own atoms in their places, scaled per band like that layer's speech
     /// atoms. Training leaves each layer's scale free (2-4× the plain atoms, more in some bands);
@@ -211,7 +227,9 @@ public final class Denoiser: Sendable {
         let plainSpeech = bands?.pool(speech.atoms) ?? speech.atoms
         var blocks: [Matrix] = []
         for layer in 0..<count {
-            let block = trained.columns((layer * width)..<((layer + 1) * width))
+            // A limited solve keeps the layers' rows of the bands it solves on (the lowest ones).
+            var block = trained.columns((layer * width)..<((layer + 1) * width))
+            if block.rows > plainSpeech.rows { block = block.rows(0..<plainSpeech.rows) }
             let scale = scale(of: block.columns(0..<ks), against: plainSpeech)
             blocks.append(block.columns(0..<ks))
             for d in noise.indices {
@@ -264,6 +282,9 @@ public final class Denoiser: Sendable {
 
 
     var configuration: STFTConfiguration { stft.configuration }
+
+    /// The STFT bins the solve sees, from 0: all of them unless `options.bandwidth` limits it.
+    public var solvedBins: Int { bands?.edges.last ?? speech.bins }
 
     /// The activations H [rank × frames] this denoiser solves for a magnitude spectrogram `v`
     /// [bins × frames] (floored as at run time): what the mask is built from.

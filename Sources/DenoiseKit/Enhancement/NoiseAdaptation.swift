@@ -45,16 +45,23 @@ public enum NoiseAdaptation {
         }
 
         let plain = noise.withoutMaskBases
-        let h = try Denoiser(speech: speech, noise: [plain], options: options).activations(vp)
+        let solving = try Denoiser(speech: speech, noise: [plain], options: options)
+        let h = solving.activations(vp)
         let ks = speech.rank, kn = noise.rank
         var use = [Float](repeating: 0, count: kn)
         for t in 0..<vp.cols { for k in 0..<kn { use[k] += h.storage[t * (ks + kn) + ks + k] } }
         let order = use.indices.sorted { (use[$0], $1) > (use[$1], $0) }
         let start = Matrix.hstack((0..<rank).map { noise.atoms.columns(order[$0 % kn]..<(order[$0 % kn] + 1)) })
 
+        // A band-limited input is learned from only where it holds anything; above, the atoms are 0.
+        let bins = solving.solvedBins
+        func band(_ m: Matrix) -> Matrix { bins < m.rows ? m.rows(0..<bins) : m }
         let configuration = NMFConfiguration(rank: rank, iterations: iterations, beta: speech.beta, tolerance: 0, seed: 0)
-        let result = try NMF.factorize(vp, configuration: configuration, fixedAtoms: speech.atoms, initialAtoms: start)
-        return SpectralDictionary(atoms: result.W.columns(ks..<(ks + rank)), kind: .noise, sampleRate: speech.sampleRate,
+        let result = try NMF.factorize(band(vp), configuration: configuration, fixedAtoms: band(speech.atoms), initialAtoms: band(start))
+        var atoms = Matrix(rows: v.rows, cols: rank)
+        let learned = result.W.columns(ks..<(ks + rank))
+        for k in 0..<rank { for f in 0..<bins { atoms[f, k] = learned[f, k] } }
+        return SpectralDictionary(atoms: atoms, kind: .noise, sampleRate: speech.sampleRate,
                                   stft: speech.stft, spectrumExponent: speech.spectrumExponent, beta: speech.beta,
                                   iterations: result.iterations,
                                   extraMetadata: ["training_frames": String(pauses.count)], origin: "pauses of the input")

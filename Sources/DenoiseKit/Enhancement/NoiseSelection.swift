@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Every candidate is fitted with the speech dictionary, as `run` solves a block: H for
 /// V ≈ [W_speech W_candidate]·H, and the fit is d(V ‖ WH) on every bin. The speech part is the
-/// same for all candidates, so what differs is how well each explains the noise. A dictionary of
+/// same for all candidates, so what differs is how well each explains the noise (in the band the
+/// input holds, when `options.bandwidth` limits it). A dictionary of
 /// a specific type must fit better than the general one to be chosen: with more atoms the general
 /// model fits unknown noise at least as well, and it is the safe choice for it.
 public enum NoiseSelection {
@@ -42,8 +43,10 @@ public enum NoiseSelection {
             }
             let v = shared.value
             let h = denoiser.activations(v)
-            let model = Matrix.product(Matrix.hstack([speech.atoms, plain.atoms]), h)
-            results.value[i] = BetaDivergence(beta: speech.beta).cost(v, model) / Double(max(v.cols, 1))
+            // The fit is judged where the solve looked: the band the input holds.
+            let bins = denoiser.solvedBins
+            let model = Matrix.product(Matrix.hstack([speech.atoms, plain.atoms]).rows(0..<bins), h)
+            results.value[i] = BetaDivergence(beta: speech.beta).cost(bins < v.rows ? v.rows(0..<bins) : v, model) / Double(max(v.cols, 1))
         }
         }
         let costs = Array(results.value)
