@@ -59,6 +59,13 @@ struct Run: ParsableCommand {
                                valueName: "auto|full|Hz"))
     var bandwidth = BandwidthChoice.auto
 
+    @Flag(inversion: .prefixedNo, help: "Count the steady floor of the speech estimate (the steady noise the speech atoms explain) as noise (default for files; streams cannot be read ahead).")
+    var steadyFloor: Bool?
+
+    /// Whether files get their steady floor: by default (xrec: ΔSI-SDR +4.10 → +4.94, ΔPESQ +0.05;
+    /// real recordings: DNSMOS BAK 2.97 → 3.21 at equal SIG), unless --no-steady-floor.
+    var steadyFloors: Bool { steadyFloor ?? !isStream }
+
     @OptionGroup(title: "Solve") var solve: SolveOptions
 
     @Option(parsing: .unconditional, help: "Lowest gain of the mask (0 to 1): keeps some noise, against musical noise.")
@@ -136,6 +143,7 @@ struct Run: ParsableCommand {
             if isStream { throw ValidationError("--noise auto needs files, not streams: it reads the beginning of each before cleaning it") }
         }
         if adapt == true, isStream { throw ValidationError("--adapt needs files, not streams: it learns from the recording before cleaning it") }
+        if steadyFloor == true, isStream { throw ValidationError("--steady-floor needs files, not streams: it measures the recording before cleaning it") }
         if !isBatch {
             if skipExisting || shard != nil || report { throw ValidationError("--skip-existing, --shard and --report are for batches (several inputs, a folder, or --files-from)") }
         } else if plot != nil {
@@ -214,16 +222,15 @@ struct Run: ParsableCommand {
                start: Date, showProgress: Bool = true) throws -> FileOutcome {
         if AudioFile.isStream(input) {
             // A named pipe in a batch: cleaned as it arrives, with the general model (no read-ahead).
-            if adapt == true { throw DenoiseError.unreadableInput(path: input, reason: "--adapt needs a file, not a pipe or device") }
+            if adapt == true || steadyFloor == true {
+                throw DenoiseError.unreadableInput(path: input, reason: "--adapt and --steady-floor need a file, not a pipe or device")
+            }
             let seconds = try cleanStream(input, to: output, noiseTo: noiseOutput, with: given, start: start)
-            return FileOutcome(duration: seconds, noise: noiseName(chosen: nil, adapted: false), removedDB: nil, seconds: Date().timeIntervalSince(start))
+            return FileOutcome(duration: seconds, noise: noiseName(FileFit()), removedDB: nil, seconds: Date().timeIntervalSince(start))
         }
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
-        let (limited, cutoff) = try bandLimited(given, to: input)
-        var (denoiser, chosen) = isAuto ? try chooseNoise(for: input, limited, choices) : (limited, nil)
-        var adaptedTo = false
-        if adapts { (denoiser, adaptedTo) = try adapted(denoiser, to: input) }
+        let (denoiser, fitted) = try fit(given, to: input, choices)
         let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
         } : nil)
@@ -236,13 +243,13 @@ struct Run: ParsableCommand {
                 input:  \(input): \(formatSeconds(report.duration)), \(report.sampleRate) Hz, \(report.channelCount) channel(s), \(report.format.map { "\($0)" } ?? "stream")
                 speech: \(sp.label), rank \(sp.rank)
                 noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
-                band:   \(cutoff.map { "the input holds nothing above \(String(format: "%.1f", $0 / 1000)) kHz: solved below it" } ?? (options.bandwidth.map { "solved below \(String(format: "%.1f", $0 / 1000)) kHz" } ?? "full"))
+                band:   \(fitted.cutoff.map { "the input holds nothing above \(String(format: "%.1f", $0 / 1000)) kHz: solved below it" } ?? (options.bandwidth.map { "solved below \(String(format: "%.1f", $0 / 1000)) kHz" } ?? "full"))
                 model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(options.iterations) iterations on \(options.bands > 0 ? "\(options.bands) bands" : "every bin")\(denoiser.trainedLayers > 0 ? " (the last \(denoiser.trainedLayers) with trained atoms)" : ""), mask power \(options.maskPower), gain exponent \(gainExponent), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")\(denoiser.context.frames > 1 ? " over frames t\(-denoiser.context.past)…t+\(denoiser.context.future)" : "")
                 output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
                 """)
         }
-        return FileOutcome(duration: report.duration, noise: noiseName(chosen: chosen, adapted: adaptedTo), removedDB: report.levelDropDB,
+        return FileOutcome(duration: report.duration, noise: noiseName(fitted), removedDB: report.levelDropDB,
                            seconds: Date().timeIntervalSince(start))
     }
 

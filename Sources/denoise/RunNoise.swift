@@ -22,12 +22,43 @@ extension Run {
         return denoiser
     }
 
+    /// What `run` fits to one file before cleaning it, all from its first minute (read once): the
+    /// band it holds, the noise dictionary (`--noise auto`), atoms from its pauses, its steady noise.
+    struct FileFit {
+        var cutoff: Double?
+        var chosen: String?
+        var adapted = false
+        var steady = false
+    }
+
+    /// `given` fitted to `input` as the options ask (by default, all of it); `given` itself for an
+    /// input that cannot be read ahead or read at all (the cleaning reports that, in its own words).
+    func fit(_ given: Denoiser, to input: String, _ choices: NoiseChoices) throws -> (Denoiser, FileFit) {
+        var fit = FileFit(chosen: isAuto ? "general" : nil), denoiser = given
+        guard bandwidth == .auto || isAuto || adapts || steadyFloors,
+              let signal = try? Resampler.readMono(input, at: given.sampleRate, seconds: Self.fitSeconds).signal else { return (given, fit) }
+        if bandwidth == .auto, let cutoff = InputBandwidth.cutoff(signal, stft: try STFT(given.speech.stft), sampleRate: given.sampleRate) {
+            var options = given.options
+            options.bandwidth = cutoff
+            denoiser = try Denoiser(speech: given.speech, noise: given.noise, options: options)
+            fit.cutoff = cutoff
+        }
+        if isAuto { (denoiser, fit.chosen) = try chooseNoise(for: input, signal, denoiser, choices) }
+        if adapts { (denoiser, fit.adapted) = try adapted(denoiser, to: input, signal) }
+        if steadyFloors, let floor = SteadyNoise.floor(of: signal, denoiser: denoiser) {
+            denoiser = try denoiser.withSteadyNoise(floor)
+            fit.steady = true
+        }
+        return (denoiser, fit)
+    }
+
+    /// Seconds of each file read for its fit: as much as any part uses.
+    static let fitSeconds = max(NoiseAdaptation.excerptSeconds, NoiseSelection.excerptSeconds, SteadyNoise.excerptSeconds)
+
     /// `--noise auto` (the default for files): `general`'s denoiser with its first noise dictionary
-    /// replaced by the one of `choices` that fits the beginning of `input` best.
-    func chooseNoise(for input: String, _ general: Denoiser, _ choices: NoiseChoices) throws -> (Denoiser, String) {
-        // An unreadable input is reported by the cleaning itself, in its own words.
-        guard let choice = try? NoiseSelection.choose(forFile: input, speech: general.speech, candidates: choices.dictionaries,
-                                                      options: general.options) else { return (general, "general") }
+    /// replaced by the one of `choices` that fits the beginning of `signal` (from `input`) best.
+    func chooseNoise(for input: String, _ signal: [Float], _ general: Denoiser, _ choices: NoiseChoices) throws -> (Denoiser, String) {
+        let choice = try NoiseSelection.choose(signal, speech: general.speech, candidates: choices.dictionaries, options: general.options)
         if !quiet, noise == ["auto"] || verbose {
             Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choices.names[choice.index])")
         }
@@ -36,26 +67,13 @@ extension Run {
                              options: general.options), choices.names[choice.index])
     }
 
-    /// `--bandwidth auto` (the default for files): `denoiser` solving only below the frequency above
-    /// which `input` holds nothing, and that frequency; `denoiser` itself for a full-band input.
-    func bandLimited(_ denoiser: Denoiser, to input: String) throws -> (Denoiser, Double?) {
-        guard bandwidth == .auto, let signal = try? Resampler.readMono(input, at: denoiser.sampleRate, seconds: NoiseAdaptation.excerptSeconds).signal,
-              let cutoff = InputBandwidth.cutoff(signal, stft: try STFT(denoiser.speech.stft), sampleRate: denoiser.sampleRate) else {
-            return (denoiser, nil)
-        }
-        var options = denoiser.options
-        options.bandwidth = cutoff
-        return (try Denoiser(speech: denoiser.speech, noise: denoiser.noise, options: options), cutoff)
-    }
-
     /// Adaptation (the default for files): `denoiser` with noise atoms learned from the pauses of
-    /// `input` beside its own, and whether they were; a recording too short (or without pauses) to
-    /// learn from is cleaned without them (said when --adapt was asked for).
-    func adapted(_ denoiser: Denoiser, to input: String) throws -> (Denoiser, Bool) {
+    /// `signal` (from `input`) beside its own, and whether they were; a recording too short (or
+    /// without pauses) to learn from is cleaned without them (said when --adapt was asked for).
+    func adapted(_ denoiser: Denoiser, to input: String, _ signal: [Float]) throws -> (Denoiser, Bool) {
         let learned: SpectralDictionary
         do {
-            learned = try NoiseAdaptation.learn(forFile: input, speech: denoiser.speech, noise: denoiser.noise[0],
-                                                options: denoiser.options)
+            learned = try NoiseAdaptation.learn(signal, speech: denoiser.speech, noise: denoiser.noise[0], options: denoiser.options)
         } catch .noAudio(let reason) {
             if !quiet, adapt == true { Console.warning("'\(input)': --adapt skipped, \(reason)") }
             return (denoiser, false)
@@ -63,12 +81,12 @@ extension Run {
         return (try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options), true)
     }
 
-
     /// The noise model a file was cleaned with, as the log and report name it.
-    func noiseName(chosen: String?, adapted: Bool) -> String {
-        var parts = [chosen ?? (isAuto || noise.isEmpty ? "general" : noise.joined(separator: " + "))]
+    func noiseName(_ fit: FileFit) -> String {
+        var parts = [fit.chosen ?? (isAuto || noise.isEmpty ? "general" : noise.joined(separator: " + "))]
         parts += noiseSample.map { "sample \(URL(fileURLWithPath: $0).lastPathComponent)" }
-        if adapted { parts.append("adapted to the file") }
+        if fit.adapted { parts.append("adapted to the file") }
+        if fit.steady { parts.append("steady floor") }
         return parts.joined(separator: " + ")
     }
 }

@@ -42,3 +42,44 @@ import Testing
         }
     }
 }
+
+/// The steady floor of the speech estimate counted as noise: it cleans steady noise that the speech
+/// atoms explain and leaves speech alone.
+@Suite struct SteadyNoiseTests {
+    /// A steady drone with speech's own harmonic shape (f0 115 Hz): the harmonic speech atoms explain
+    /// it, the white-noise atoms do not, so without the floor the mask keeps it.
+    static func drone(count: Int) -> [Float] {
+        (0..<count).map { n in
+            let t = Double(n) / Double(DenoiserTests.rate)
+            return Float(0.06 * (1...12).reduce(0.0) { $0 + sin(2 * .pi * 115 * Double($1) * t) / Double($1) })
+        }
+    }
+
+    @Test func theFloorCleansSteadyNoiseTheSpeechAtomsExplain() throws {
+        let (speech, white) = DenoiserTests.dictionaries
+        let clean = DenoiserTests.voiced(seconds: 6, seed: 70)
+        let noisy = zip(clean, Self.drone(count: clean.count)).map { $0 + $1 }
+        let options = DenoiserOptions(iterations: 60, threads: 1, bands: 0)
+        let plain = try Denoiser(speech: speech, noise: [white], options: options)
+        let floor = try #require(SteadyNoise.floor(of: noisy, denoiser: plain))
+        #expect(floor.count == speech.bins && floor.allSatisfy { $0 >= 0 && $0.isFinite })
+        // The floor sits on the drone's harmonics (115 Hz: bin 3.7 of 129 at 8 kHz) more than between them.
+        let onHarmonic = floor[7], between = floor[9]
+        #expect(onHarmonic > 3 * between, "floor on the drone's 2nd harmonic \(onHarmonic), between harmonics \(between)")
+        func snr(_ d: Denoiser, _ x: [Float], _ reference: [Float]) -> Double {
+            snrDB(reference: reference.map(Double.init), estimate: d.denoise(x).map(Double.init))
+        }
+        let floored = try plain.withSteadyNoise(floor)
+        let input = snr(plain, clean, clean), before = snr(plain, noisy, clean), after = snr(floored, noisy, clean)
+        #expect(after > before + 1, "without the floor \(before) dB, with it \(after) dB")
+        // Clean speech has almost no steady floor: its output hardly changes.
+        let own = try plain.withSteadyNoise(try #require(SteadyNoise.floor(of: clean, denoiser: plain)))
+        #expect(snr(own, clean, clean) > input - 1)
+    }
+
+    @Test func aFloorOfTheWrongSizeIsRefused() {
+        let (speech, white) = DenoiserTests.dictionaries
+        #expect(throws: DenoiseError.self) { try Denoiser(speech: speech, noise: [white], steadyNoise: [1, 2, 3]) }
+        #expect(throws: DenoiseError.self) { try Denoiser(speech: speech, noise: [white], steadyNoise: [Float](repeating: -1, count: speech.bins)) }
+    }
+}

@@ -320,7 +320,7 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         let byDefault = try output("default.wav", []), adapted = try output("adapt.wav", ["--adapt"]), plain = try output("plain.wav", ["--no-adapt"])
         #expect(byDefault == adapted && byDefault != plain)
         let noise = try BatchRecord.read(log: dir.appendingPathComponent("log.jsonl").path).map { $0.noise ?? "" }
-        #expect(noise == ["general + adapted to the file", "general + adapted to the file", "general"])
+        #expect(noise == ["general + adapted to the file + steady floor", "general + adapted to the file + steady floor", "general + steady floor"])
         var rng = SeededGenerator(seed: 9)
         let short = dir.appendingPathComponent("short.wav").path
         try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: (0..<1000).map { _ in 0.1 * (2 * rng.nextUnitFloat() - 1) }), to: short)
@@ -328,6 +328,25 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(s.status == 0 && s.stderr.isEmpty, "\(s.stderr)")
         let stream = try runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", "'\(denoiseBinary.path)' run - -o - --noise general < '\(noisy)' > '\(dir.appendingPathComponent("stream.wav").path)'"])
         #expect(stream.status == 0 && stream.stderr.isEmpty, "\(stream.stderr)")
+    }
+
+    /// The steady floor is on for files (`--no-steady-floor` changes the output, the log names it)
+    /// and refused for streams, in one line.
+    @Test func steadyFloorIsTheDefaultForFiles() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let noisy = Self.samples.appendingPathComponent("speech-fan.wav").path, log = dir.appendingPathComponent("log.jsonl").path
+        func output(_ name: String, _ extra: [String]) throws -> Data {
+            let out = dir.appendingPathComponent(name).path
+            let r = try denoise(["run", noisy, "-o", out, "--noise", "general", "--no-adapt", "--log", log] + extra)
+            #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+            return try Data(contentsOf: URL(fileURLWithPath: out))
+        }
+        let byDefault = try output("default.wav", []), asked = try output("asked.wav", ["--steady-floor"]), off = try output("off.wav", ["--no-steady-floor"])
+        #expect(byDefault == asked && byDefault != off)
+        #expect(try BatchRecord.read(log: log).map { $0.noise ?? "" } == ["general + steady floor", "general + steady floor", "general"])
+        let stream = try denoise(["run", "-", "-o", dir.appendingPathComponent("s.wav").path, "--steady-floor"])
+        #expect(stream.status != 0 && stream.stderr.split(separator: "\n").count == 1 && stream.stderr.contains("--steady-floor needs files"), "\(stream.stderr)")
     }
 
     /// A recording that holds nothing above some frequency (here through 8 kHz and back, as a phone

@@ -83,6 +83,12 @@ extension Denoiser {
             BLAS.gemm(m: bins, n: n, k: nr.count, a: noiseBases + block * nr.count * bins, lda: bins, b: hb + nr.lowerBound,
                       ldb: rank, beta: accumulate, c: nm, ldc: bins)
         }
+        if let steadyNoise {
+            steadyNoise.withUnsafeBufferPointer { floor in
+                // The speech estimate up to the floor counts as noise as well (never more than S itself).
+                for t in 0..<n { for f in 0..<bins { nm[t * bins + f] += min(s[t * bins + f], floor[f]) } }
+            }
+        }
         applyMask(speech: s, noise: nm, power: options.maskPower, exponent: options.gainExponent, floor: options.gainFloor, count: bins * n,
                   re: re + j * bins, im: im + j * bins)
     }
