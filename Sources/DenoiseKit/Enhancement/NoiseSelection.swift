@@ -18,6 +18,11 @@ public enum NoiseSelection {
 
     /// Seconds of the recording the choice looks at (its beginning).
     public static let excerptSeconds = 10.0
+    /// Every how many frames of the excerpt are fitted. Neighbouring frames overlap by 3/4 and say
+    /// nearly the same about the noise: on the 128 xrec and dev files, fitting every 4th frame chose
+    /// as fitting all did for 123 (every 8th: 119; all frames with 20 iterations instead of 40: 107),
+    /// at a quarter of the time.
+    public static let frameStride = 4
 
     /// The best candidate for `signal` (one channel at the speech dictionary's rate); candidate 0 is
     /// the general model, chosen unless another fits strictly better.
@@ -27,7 +32,8 @@ public enum NoiseSelection {
         try Denoiser.checkCompatible([speech] + candidates)
         let stft = try STFT(speech.stft)
         let excerpt = Array(signal.prefix(Int(excerptSeconds * Double(speech.sampleRate))))
-        let v = BetaDivergence.floored(stft.forward(excerpt).magnitude(exponent: speech.spectrumExponent))
+        let all = BetaDivergence.floored(stft.forward(excerpt).magnitude(exponent: speech.spectrumExponent))
+        let v = Self.everyNth(all, frameStride)
         // Candidates are fitted in parallel, one thread each.
         var single = options
         single.threads = 1
@@ -52,6 +58,15 @@ public enum NoiseSelection {
         let costs = Array(results.value)
         let best = costs.indices.min { costs[$0] < costs[$1] } ?? 0
         return Choice(index: costs[best] < costs[0] ? best : 0, costs: costs)
+    }
+
+    /// Columns 0, n, 2n, … of `m`.
+    static func everyNth(_ m: Matrix, _ n: Int) -> Matrix {
+        var out = Matrix(rows: m.rows, cols: (m.cols + n - 1) / n)
+        for j in 0..<out.cols {
+            for f in 0..<m.rows { out.storage[j * m.rows + f] = m.storage[j * n * m.rows + f] }
+        }
+        return out
     }
 
     /// `choose` on the beginning of an audio file (mixed down, converted to the model's rate).
