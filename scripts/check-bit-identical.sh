@@ -20,13 +20,13 @@ for side in old new; do
   f=${inputs[0]}
   "$d" run "$f" -o "$o/default.wav" -q
   "$d" run "$f" -o "$o/general.wav" --noise general -q
-  "$d" run "$f" -o "$o/type.wav" --noise babble_cafe -q
+  "$d" run "$f" -o "$o/type.wav" --noise wind -q
   "$d" run "$f" -o "$o/sample.wav" --noise-sample Samples/fan-noise-sample.wav -q
   "$d" run "$f" -o "$o/no-adapt.wav" --no-adapt -q
   "$d" run - -o - < "$f" > "$o/stream.wav"
   "$d" run "$work/in48.wav" -o "$o/48k.wav" -q
   "$d" run "${inputs[@]}" -o "$o/batch" --jobs 2 -q
-  "$d" separate "$f" -o "$o/parts" --source speech=speech --source fan=ac_fan --source hum=fridge_hum -q 2>/dev/null || true
+  "$d" separate "$f" -o "$o/parts" --source speech=speech --source fan=hair_dryer --source hum=fridge_hum -q 2>/dev/null || true
   "$d" train-noise Samples/fan-noise-sample.wav -o "$o/noise.safetensors" --rank 8 -q
   "$d" train-discriminative --speech-dict Dictionaries/speech.safetensors --noise-dict "$o/noise.safetensors" \
       --speech "${inputs[@]}" --noise Samples/fan-noise-sample.wav --mixtures 6 --seconds 2 --iterations 4 \

@@ -13,7 +13,7 @@ struct Denoise: ParsableCommand {
 
             Examples:
               denoise run interview.wav -o interview-clean.wav
-              denoise run lecture.flac -o lecture-clean.flac --noise street_traffic
+              denoise run lecture.flac -o lecture-clean.flac --noise wind
               denoise train-noise fan-recordings/ -o fan.safetensors --rank 16
               denoise separate video.wav -o parts/ --source speech=speech --source music=music.safetensors
             """,

@@ -40,7 +40,7 @@ struct ListDictionaries: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dictionaries",
         abstract: "List the shipped dictionaries (names usable with 'run --noise NAME' and 'separate --source X=NAME').",
-        discussion: "Example:\n  denoise dictionaries\n  denoise run noisy.wav -o clean.wav --noise street_traffic")
+        discussion: "Example:\n  denoise dictionaries\n  denoise run noisy.wav -o clean.wav --noise wind")
 
     func run() throws {
         try reportingErrors {
@@ -51,6 +51,7 @@ struct ListDictionaries: ParsableCommand {
             print("speech: speech.safetensors")
             print("general: noise.safetensors (default noise dictionary)")
             for name in ShippedDictionaries.noiseTypes() { print("\(name): noise/\(name).safetensors") }
+            for name in ShippedDictionaries.retiredTypes.keys.sorted() { print("\(name): the general model (its own dictionary cleaned other recordings worse)") }
         }
     }
 }

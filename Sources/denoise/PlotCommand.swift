@@ -15,7 +15,7 @@ struct Plot: ParsableCommand {
 
             Examples:
               denoise plot noisy.wav cleaned.wav -o cleaning.png
-              denoise plot noisy.wav -o cleaning.png --noise street_traffic
+              denoise plot noisy.wav -o cleaning.png --noise wind
               denoise inspect general --plot atoms.png
             """)
 

@@ -8,14 +8,15 @@ struct Run: ParsableCommand {
         discussion: """
             The output has the input's sample rate, channel count and length. Its format follows the \
             output's extension (WAV when it names no known format). By default the noise dictionary \
-            that fits each file best is used, with noise atoms learned from the file's own pauses \
-            beside it (--no-adapt: without them). With several inputs, folders (searched recursively, \
+            general noise model is used, with noise atoms learned from the file's own pauses beside it \
+            (--no-adapt: without them) and the steady floor of the speech estimate counted as noise \
+            (--no-steady-floor: not). With several inputs, folders (searched recursively, \
             mirrored), --files-from, or when -o names a folder, each cleaned file is written into that \
             folder; a file that fails is reported and the others are still processed.
 
             Examples:
               denoise run noisy.wav -o clean.wav
-              denoise run noisy.flac -o clean.flac --noise babble_cafe --noise-output removed.wav
+              denoise run noisy.flac -o clean.flac --noise wind --noise-output removed.wav
               denoise run noisy.wav -o clean.wav --speech my-voice.safetensors --noise fan.safetensors
               denoise run noisy.wav -o clean.wav --noise-sample room-tone.wav
               denoise run interviews/*.wav -o cleaned/ --jobs 2
@@ -40,7 +41,7 @@ struct Run: ParsableCommand {
     @Option(help: "Speech dictionary (default: the shipped one).")
     var speech: String?
 
-    @Option(help: ArgumentHelp("Noise dictionary file or shipped noise type ('general' for the general model); repeat to combine several (default 'auto': for each file the shipped dictionary that fits it best; the general one for streams).",
+    @Option(help: ArgumentHelp("Noise dictionary file or shipped noise type ('general' for the general model); repeat to combine several (default 'general', the general model; 'auto': for each file the shipped one that fits it clearly best).",
                                valueName: "dict"))
     var noise: [String] = []
 
@@ -156,9 +157,9 @@ struct Run: ParsableCommand {
         }
     }
 
-    /// Files are cleaned with the shipped noise dictionary that fits them best unless --noise names
-    /// one; streams, which cannot be read ahead, use the general model.
-    var isAuto: Bool { noise == ["auto"] || (noise.isEmpty && !isStream) }
+    /// `--noise auto`: each file gets the shipped noise dictionary that fits it best (by a margin).
+    /// Not the default: on xrec it never beat the general model (README, "Quality").
+    var isAuto: Bool { noise == ["auto"] }
 
     /// Standard input or output, or a single input that is a named pipe or device (/dev/stdin on
     /// a pipe): cleaned as the audio arrives, never read ahead.

@@ -8,6 +8,7 @@ extension Run {
         let speechDictionary = try SpectralDictionary.load(speech ?? ShippedDictionaries.speechPath())
         var noiseDictionaries: [SpectralDictionary] = []
         for n in noise.isEmpty || isAuto ? [try ShippedDictionaries.noisePath()] : noise {
+            if !quiet, let note = ShippedDictionaries.retirementNote(n) { Console.warning(note) }
             noiseDictionaries.append(try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(n)))
         }
         for sample in noiseSample {

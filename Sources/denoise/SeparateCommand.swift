@@ -17,7 +17,8 @@ struct SourceArgument: ExpressibleByArgument {
 
     /// 'speech' is the shipped speech dictionary; 'general' and the noise types the shipped noise ones.
     func load() throws(DenoiseError) -> Separator.Source {
-        Separator.Source(name: name, dictionary: try SpectralDictionary.load(try ShippedDictionaries.resolve(value)))
+        if let note = ShippedDictionaries.retirementNote(value) { Console.warning(note) }
+        return Separator.Source(name: name, dictionary: try SpectralDictionary.load(try ShippedDictionaries.resolve(value)))
     }
 
     /// Names must be file-name safe and distinct, and there must be at least two.

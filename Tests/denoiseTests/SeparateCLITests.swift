@@ -45,7 +45,7 @@ import Testing
         #expect(try denoise(["inspect", "speech"]).stdout.contains("kind: speech"))
         let out = s.path("parts")
         let separated = try denoise(["separate", s.input, "-o", out, "--source", "speech=speech", "--source", "hum=\(dict)",
-                                     "--source", "fan=ac_fan", "-v"])
+                                     "--source", "fan=hair_dryer", "-v"])
         #expect(separated.status == 0, "\(separated.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["input.fan.wav", "input.hum.wav", "input.speech.wav"])
         #expect(separated.stderr.contains("the dictionaries' atoms"))
