@@ -28,7 +28,7 @@ else
   methods=("cmd:$run --noise general --no-adapt --no-steady-floor" "cmd:$run --noise general --no-steady-floor"
            "cmd:$run --noise general" "cmd:$run --noise general --noise-sample $(realpath "$set_dir")/{noise_ref}")
   if [ -z "${GENERAL_ONLY:-}" ]; then
-    methods=("cmd:$run" "${methods[@]}" "cmd:$run --noise {noise_type}")
+    methods=("cmd:$run --noise auto" "${methods[@]}" "cmd:$run --noise {noise_type}")
   fi
 fi
 "$py" ../shared/eval/score.py "$set_dir" noisy "${methods[@]}" "$@" --out "${OUT:-/tmp/denoise-xrec-scores.csv}" 2>/dev/null
