@@ -37,6 +37,11 @@ import Testing
         #expect(InputBandwidth.cutoff([Float](repeating: 0, count: rate), stft: stft, sampleRate: rate) == nil)
     }
 
+    @Test(arguments: [0.0, -100, .nan, .infinity]) func aBandwidthThatIsNoFrequencyIsRefused(hz: Double) {
+        let (speech, noise) = DenoiserTests.dictionaries
+        #expect(throws: DenoiseError.self) { try Denoiser(speech: speech, noise: [noise], options: DenoiserOptions(bandwidth: hz)) }
+    }
+
     /// With `bandwidth` the activations do not depend on the spectrum above it (on bins and on
     /// bands, where the band holding the cutoff is kept whole); without it, they do.
     @Test(arguments: [0, 32]) func theSolveIgnoresTheBandAboveTheCutoff(bands: Int) throws {

@@ -420,6 +420,10 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(try denoise(["run", noisy, "-o", general, "--noise", "general"]).status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: retired)) == Data(contentsOf: URL(fileURLWithPath: general)))
         #expect(!ShippedDictionaries.noiseTypes().contains("street_traffic"))
+        #expect(try denoise(["dictionaries"]).stdout.contains("street_traffic: the general model"))
+        let parts = dir.appendingPathComponent("parts").path
+        let separated = try denoise(["separate", noisy, "-o", parts, "--source", "speech=speech", "--source", "street=street_traffic"])
+        #expect(separated.status == 0 && separated.stderr.contains("'street_traffic' uses the general model"), "\(separated.stderr)")
     }
 
     @Test func tooShortNoiseSampleIsAClearError() throws {

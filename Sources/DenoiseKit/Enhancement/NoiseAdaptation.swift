@@ -39,10 +39,7 @@ public enum NoiseAdaptation {
         let kept = columnSums(stft.forward(denoiser.denoise(excerpt)).magnitude(exponent: 2))
         let share = zip(kept, columnSums(spectrum.magnitude(exponent: 2))).map { k, x in k / max(x, .leastNormalMagnitude) }
         let pauses = share.indices.sorted { (share[$0], $0) < (share[$1], $1) }.prefix(wanted).sorted()
-        var vp = Matrix(rows: v.rows, cols: pauses.count)
-        for (j, t) in pauses.enumerated() {
-            for f in 0..<v.rows { vp.storage[j * v.rows + f] = v.storage[t * v.rows + f] }
-        }
+        let vp = v.columns(at: Array(pauses))
 
         let plain = noise.withoutMaskBases
         let solving = try Denoiser(speech: speech, noise: [plain], options: options)

@@ -39,7 +39,7 @@ public enum NoiseSelection {
         let stft = try STFT(speech.stft)
         let excerpt = Array(signal.prefix(Int(excerptSeconds * Double(speech.sampleRate))))
         let all = BetaDivergence.floored(stft.forward(excerpt).magnitude(exponent: speech.spectrumExponent))
-        let v = Self.everyNth(all, frameStride)
+        let v = all.columns(at: Array(stride(from: 0, to: all.cols, by: frameStride)))
         // Candidates are fitted in parallel, one thread each.
         var single = options
         single.threads = 1
@@ -64,15 +64,6 @@ public enum NoiseSelection {
         let costs = Array(results.value)
         let best = costs.indices.min { costs[$0] < costs[$1] } ?? 0
         return Choice(index: costs[best] < costs[0] * (1 - margin) ? best : 0, costs: costs)
-    }
-
-    /// Columns 0, n, 2n, … of `m`.
-    static func everyNth(_ m: Matrix, _ n: Int) -> Matrix {
-        var out = Matrix(rows: m.rows, cols: (m.cols + n - 1) / n)
-        for j in 0..<out.cols {
-            for f in 0..<m.rows { out.storage[j * m.rows + f] = m.storage[j * n * m.rows + f] }
-        }
-        return out
     }
 
     /// `choose` on the beginning of an audio file (mixed down, converted to the model's rate).

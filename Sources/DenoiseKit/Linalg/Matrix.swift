@@ -51,6 +51,15 @@ public struct Matrix: Sendable, Equatable {
         Matrix(rows: rows, cols: range.count, storage: Array(storage[(range.lowerBound * rows)..<(range.upperBound * rows)]))
     }
 
+    /// The columns at `indices`, in that order, as a new matrix.
+    public func columns(at indices: [Int]) -> Matrix {
+        var out = Matrix(rows: rows, cols: indices.count)
+        for (j, c) in indices.enumerated() {
+            for r in 0..<rows { out.storage[j * rows + r] = storage[c * rows + r] }
+        }
+        return out
+    }
+
     /// Rows `range` as a new matrix.
     public func rows(_ range: Range<Int>) -> Matrix {
         var out = Matrix(rows: range.count, cols: cols)
@@ -73,4 +82,28 @@ public struct Matrix: Sendable, Equatable {
         for p in parts { storage.append(contentsOf: p.storage) }
         return Matrix(rows: first.rows, cols: parts.reduce(0) { $0 + $1.cols }, storage: storage)
     }
+}
+
+/// Σ over rows of each column: [cols].
+func columnSums(_ m: Matrix) -> [Float] {
+    var sums = [Float](repeating: 0, count: m.cols)
+    m.storage.withUnsafeBufferPointer { p in
+        for k in 0..<m.cols {
+            var s: Float = 0
+            for f in 0..<m.rows { s += p[f + k * m.rows] }
+            sums[k] = s
+        }
+    }
+    return sums
+}
+
+/// Σ over columns of each row: [rows].
+func rowSums(_ m: Matrix) -> [Float] {
+    var sums = [Float](repeating: 0, count: m.rows)
+    m.storage.withUnsafeBufferPointer { p in
+        sums.withUnsafeMutableBufferPointer { s in
+            for t in 0..<m.cols { for k in 0..<m.rows { s[k] += p[k + t * m.rows] } }
+        }
+    }
+    return sums
 }

@@ -370,26 +370,3 @@ func normalizeColumns(_ m: inout Matrix, from first: Int = 0) -> [Float] {
     return norms
 }
 
-/// Σ over rows of each column: [cols].
-func columnSums(_ m: Matrix) -> [Float] {
-    var sums = [Float](repeating: 0, count: m.cols)
-    m.storage.withUnsafeBufferPointer { p in
-        for k in 0..<m.cols {
-            var s: Float = 0
-            for f in 0..<m.rows { s += p[f + k * m.rows] }
-            sums[k] = s
-        }
-    }
-    return sums
-}
-
-/// Σ over columns of each row: [rows].
-func rowSums(_ m: Matrix) -> [Float] {
-    var sums = [Float](repeating: 0, count: m.rows)
-    m.storage.withUnsafeBufferPointer { p in
-        sums.withUnsafeMutableBufferPointer { s in
-            for t in 0..<m.cols { for k in 0..<m.rows { s[k] += p[k + t * m.rows] } }
-        }
-    }
-    return sums
-}

@@ -38,11 +38,7 @@ public enum InputBandwidth {
     public static func cutoff(_ signal: [Float], stft: STFT, sampleRate: Int) -> Double? {
         let power = stft.forward(signal).magnitude(exponent: 2)
         guard power.cols > 0 else { return nil }
-        var mean = [Float](repeating: 0, count: power.rows)
-        power.values.withUnsafeBufferPointer { v in
-            for t in 0..<power.cols { for f in 0..<power.rows { mean[f] += v[t * power.rows + f] } }
-        }
-        return cutoff(meanPower: mean.map { $0 / Float(power.cols) }, sampleRate: sampleRate)
+        return cutoff(meanPower: rowSums(power).map { $0 / Float(power.cols) }, sampleRate: sampleRate)
     }
 
     /// The first STFT bin at or above `hz` for `bins` bins at `sampleRate`: the solve keeps the bins below it.
