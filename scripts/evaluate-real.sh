@@ -10,7 +10,7 @@ py=${PY:-$HOME/.cache/denoise-eval/bin/python}
 here=$(pwd)  # score_real.py runs each command in a folder of its own
 run="$here/.build/release/denoise run {in} -o {out}"
 "$py" ../shared/eval/score_real.py ../shared/corpus/real/catalog.tsv noisy \
-    "defaults=cmd:$run" "general=cmd:$run --noise general" "no-steady-floor=cmd:$run --no-steady-floor" \
-    "no-adapt=cmd:$run --no-adapt --no-steady-floor" "plain-general=cmd:$run --noise general --no-adapt --no-steady-floor" \
+    "defaults=cmd:$run" "no-pause-gate=cmd:$run --no-pause-gate" "no-steady-floor=cmd:$run --no-steady-floor --no-pause-gate" \
+    "no-adapt=cmd:$run --no-adapt --no-steady-floor --no-pause-gate" "plain-general=cmd:$run --noise general --no-adapt --no-steady-floor --no-pause-gate" \
     "rnnoise=cmd:$py $here/scripts/peer.py rnnoise {in} {out}" "deepfilternet3=cmd:$py $here/scripts/peer.py deepfilternet3 {in} {out}" \
     "$@" --match-length --out-dir "${OUT_DIR:-/tmp/denoise-real}"

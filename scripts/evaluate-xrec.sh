@@ -25,8 +25,8 @@ if [ -n "${LOWPASSED:-}" ]; then
   methods=("cmd:$run --noise general" "cmd:$run --noise general --bandwidth full"
            "cmd:$run --noise general --no-steady-floor" "cmd:$run --noise general --no-steady-floor --bandwidth full")
 else
-  methods=("cmd:$run --noise general --no-adapt --no-steady-floor" "cmd:$run --noise general --no-steady-floor"
-           "cmd:$run --noise general" "cmd:$run --noise general --noise-sample $(realpath "$set_dir")/{noise_ref}")
+  methods=("cmd:$run --noise general --no-adapt --no-steady-floor --no-pause-gate" "cmd:$run --noise general --no-steady-floor --no-pause-gate"
+           "cmd:$run --noise general --no-pause-gate" "cmd:$run --noise general" "cmd:$run --noise general --noise-sample $(realpath "$set_dir")/{noise_ref}")
   if [ -z "${GENERAL_ONLY:-}" ]; then
     methods=("cmd:$run --noise auto" "${methods[@]}" "cmd:$run --noise {noise_type}")
   fi

@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 corpus=${CORPUS:-../shared/corpus}
 out=${1:-Dictionaries}
 flags=${TRAIN_FLAGS:-}   # extra options for every training command (experiments)
+mask_flags=${MASK_FLAGS:-}   # extra options for the general model's train-discriminative (experiments)
 bin=.build/release/denoise
 [ -x "$bin" ] || swift build -c release
 mkdir -p "$out/noise"
@@ -69,7 +70,7 @@ general=$(ls -d "$noise_root"/*/ | grep -v -E '/(babble_cafe|crowd|office|music)
 if [ -z "${TYPES_ONLY:-}" ]; then
 train train-noise $general -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
 "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise.safetensors" \
-    --speech "$corpus/speech/train" --noise $general -o "$out/noise.safetensors" $context --mixtures 150 --iterations 60 $layers --layer-steps 200
+    --speech "$corpus/speech/train" --noise $general -o "$out/noise.safetensors" $context --mixtures 150 --iterations 60 $layers --layer-steps 200 $mask_flags
 fi
 
 # One dictionary per noise type, each with mask bases and solve layers from 60 mixtures (frame-only

@@ -10,7 +10,7 @@ struct Run: ParsableCommand {
             output's extension (WAV when it names no known format). By default the noise dictionary \
             general noise model is used, with noise atoms learned from the file's own pauses beside it \
             (--no-adapt: without them) and the steady floor of the speech estimate counted as noise \
-            (--no-steady-floor: not). With several inputs, folders (searched recursively, \
+            (--no-steady-floor: not), and the pauses turned further down (--no-pause-gate: not). With several inputs, folders (searched recursively, \
             mirrored), --files-from, or when -o names a folder, each cleaned file is written into that \
             folder; a file that fails is reported and the others are still processed.
 
@@ -66,6 +66,13 @@ struct Run: ParsableCommand {
     /// Whether files get their steady floor: by default (xrec: ΔSI-SDR +4.10 → +4.96, ΔPESQ +0.21 →
     /// +0.26; real recordings: DNSMOS BAK 2.96 → 3.17 at equal SIG), unless --no-steady-floor.
     var steadyFloors: Bool { steadyFloor ?? !isStream }
+
+    @Flag(inversion: .prefixedNo, help: "Turn the cleaned pauses further down (frames far below the recording's loud speech; default for files; streams cannot be read ahead).")
+    var pauseGate: Bool?
+
+    /// Whether files get the pause gate: by default (real recordings: DNSMOS BAK 3.33 → 3.46, OVRL
+    /// 2.66 → 2.72; xrec unchanged but ΔPESQ −0.007), unless --no-pause-gate.
+    var pauseGates: Bool { pauseGate ?? !isStream }
 
     @OptionGroup(title: "Solve") var solve: SolveOptions
 
@@ -145,6 +152,7 @@ struct Run: ParsableCommand {
         }
         if adapt == true, isStream { throw ValidationError("--adapt needs files, not streams: it learns from the recording before cleaning it") }
         if steadyFloor == true, isStream { throw ValidationError("--steady-floor needs files, not streams: it measures the recording before cleaning it") }
+        if pauseGate == true, isStream { throw ValidationError("--pause-gate needs files, not streams: it measures the recording before cleaning it") }
         if !isBatch {
             if skipExisting || shard != nil || report { throw ValidationError("--skip-existing, --shard and --report are for batches (several inputs, a folder, or --files-from)") }
         } else if plot != nil {
@@ -223,8 +231,8 @@ struct Run: ParsableCommand {
                start: Date, showProgress: Bool = true) throws -> FileOutcome {
         if AudioFile.isStream(input) {
             // A named pipe in a batch: cleaned as it arrives, with the general model (no read-ahead).
-            if adapt == true || steadyFloor == true {
-                throw DenoiseError.unreadableInput(path: input, reason: "--adapt and --steady-floor need a file, not a pipe or device")
+            if adapt == true || steadyFloor == true || pauseGate == true {
+                throw DenoiseError.unreadableInput(path: input, reason: "--adapt, --steady-floor and --pause-gate need a file, not a pipe or device")
             }
             let seconds = try cleanStream(input, to: output, noiseTo: noiseOutput, with: given, start: start)
             return FileOutcome(duration: seconds, noise: noiseName(FileFit()), removedDB: nil, seconds: Date().timeIntervalSince(start))

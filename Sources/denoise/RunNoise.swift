@@ -36,7 +36,7 @@ extension Run {
     /// input that cannot be read ahead or read at all (the cleaning reports that, in its own words).
     func fit(_ given: Denoiser, to input: String, _ choices: NoiseChoices) throws -> (Denoiser, FileFit) {
         var fit = FileFit(chosen: isAuto ? "general" : nil), denoiser = given
-        guard bandwidth == .auto || isAuto || adapts || steadyFloors,
+        guard bandwidth == .auto || isAuto || adapts || steadyFloors || pauseGates,
               let signal = try? Resampler.readMono(input, at: given.sampleRate, seconds: Self.fitSeconds).signal else { return (given, fit) }
         if bandwidth == .auto, let cutoff = InputBandwidth.cutoff(signal, stft: try STFT(given.speech.stft), sampleRate: given.sampleRate) {
             var options = given.options
@@ -46,9 +46,14 @@ extension Run {
         }
         if isAuto { (denoiser, fit.chosen) = try chooseNoise(for: input, signal, denoiser, choices) }
         if adapts { (denoiser, fit.adapted) = try adapted(denoiser, to: input, signal) }
-        if steadyFloors, let floor = SteadyNoise.floor(of: signal, denoiser: denoiser) {
-            denoiser = try denoiser.withSteadyNoise(floor)
-            fit.steady = true
+        guard steadyFloors || pauseGates else { return (denoiser, fit) }
+        // Both are measured on the same speech estimate of the beginning (one solve).
+        let speech = denoiser.speechEstimate(ofBeginning: signal)
+        let floor = steadyFloors ? SteadyNoise.floor(of: speech) : nil
+        let gate = pauseGates ? PauseGate.measured(on: speech, denoiser: denoiser) : nil
+        fit.steady = floor != nil
+        if floor != nil || gate != nil {
+            denoiser = try Denoiser(speech: denoiser.speech, noise: denoiser.noise, options: denoiser.options, steadyNoise: floor, pauseGate: gate)
         }
         return (denoiser, fit)
     }

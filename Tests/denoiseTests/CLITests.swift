@@ -349,6 +349,26 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(stream.status != 0 && stream.stderr.split(separator: "\n").count == 1 && stream.stderr.contains("--steady-floor needs files"), "\(stream.stderr)")
     }
 
+    /// The pause gate is on for files (`--no-pause-gate` changes the output: it holds more energy)
+    /// and refused for streams, in one line.
+    @Test func pauseGateIsTheDefaultForFiles() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let noisy = Self.samples.appendingPathComponent("speech-fan.wav").path
+        func output(_ name: String, _ extra: [String]) throws -> [Float] {
+            let out = dir.appendingPathComponent(name).path
+            let r = try denoise(["run", noisy, "-o", out, "--noise", "general", "--no-adapt"] + extra)
+            #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
+            return try AudioFile.read(out).0.channels[0]
+        }
+        let byDefault = try output("default.wav", []), asked = try output("asked.wav", ["--pause-gate"]), off = try output("off.wav", ["--no-pause-gate"])
+        #expect(byDefault == asked && byDefault != off)
+        func energy(_ x: [Float]) -> Float { x.reduce(0) { $0 + $1 * $1 } }
+        #expect(byDefault.count == off.count && energy(byDefault) < energy(off))
+        let stream = try denoise(["run", "-", "-o", dir.appendingPathComponent("s.wav").path, "--pause-gate"])
+        #expect(stream.status != 0 && stream.stderr.split(separator: "\n").count == 1 && stream.stderr.contains("--pause-gate needs files"), "\(stream.stderr)")
+    }
+
     /// A recording that holds nothing above some frequency (here through 8 kHz and back, as a phone
     /// call would be) is solved below it by default, which `-v` says; `--bandwidth full` solves the
     /// whole band, a frequency given is used for the file, and a bad value is a one-line error.

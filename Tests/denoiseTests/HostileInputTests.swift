@@ -327,7 +327,7 @@ func withDeclaredLength(_ flac: [UInt8], _ total: UInt64) -> [UInt8] {
         defer { s.remove() }
         let dictionaries = ["--speech", s.speech, "--noise", s.noise]
         let fileMode = s.path("file-mode.wav"), streamed = s.path("streamed.wav"), fifo = s.path("in.fifo")
-        #expect(try denoise(["run", s.input, "-o", fileMode, "--no-adapt", "--no-steady-floor", "--bandwidth", "full"] + dictionaries).status == 0)
+        #expect(try denoise(["run", s.input, "-o", fileMode, "--no-adapt", "--no-steady-floor", "--no-pause-gate", "--bandwidth", "full"] + dictionaries).status == 0)
         #expect(mkfifo(fifo, 0o644) == 0)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: s.input))
         Thread { FileHandle(forWritingAtPath: fifo)?.write(bytes) }.start()

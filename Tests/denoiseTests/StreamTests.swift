@@ -37,10 +37,10 @@ import Testing
     }
 
     /// File mode's samples, as 16-bit integers, with what streams use: the general model, no
-    /// adaptation, no steady floor, the full band (a stream cannot be read ahead).
+    /// adaptation, no steady floor, no pause gate, the full band (a stream cannot be read ahead).
     static func fileModeOutput(_ input: String, in dir: URL) throws -> [Int16] {
         let out = dir.appendingPathComponent("file-mode.wav").path
-        #expect(try denoise(["run", input, "-o", out, "--noise", "general", "--no-adapt", "--no-steady-floor", "--bandwidth", "full"]).status == 0)
+        #expect(try denoise(["run", input, "-o", out, "--noise", "general", "--no-adapt", "--no-steady-floor", "--no-pause-gate", "--bandwidth", "full"]).status == 0)
         return samples(try Data(contentsOf: URL(fileURLWithPath: out)), from: 44)
     }
 

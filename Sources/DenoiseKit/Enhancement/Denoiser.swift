@@ -99,14 +99,17 @@ public final class Denoiser: Sendable {
     /// Per bin, the steady noise the speech atoms explain (`SteadyNoise`): each frame's noise
     /// estimate gets its speech estimate up to this before the mask. nil: nothing.
     public let steadyNoise: [Float]?
+    /// Turns down the cleaned frames of the pauses (`PauseGate`). nil: nothing.
+    public let pauseGate: PauseGate?
 
     public init(speech: SpectralDictionary, noise: [SpectralDictionary], options: DenoiserOptions = DenoiserOptions(),
-                steadyNoise: [Float]? = nil) throws(DenoiseError) {
+                steadyNoise: [Float]? = nil, pauseGate: PauseGate? = nil) throws(DenoiseError) {
         try options.validate()
         if let steadyNoise, steadyNoise.count != speech.bins || !steadyNoise.allSatisfy({ $0 >= 0 && $0.isFinite }) {
             throw .invalidParameter("the steady noise floor needs \(speech.bins) finite non-negative values (got \(steadyNoise.count))")
         }
         self.steadyNoise = steadyNoise
+        self.pauseGate = pauseGate
         guard !noise.isEmpty else { throw .invalidParameter("at least one noise dictionary is needed") }
         try Self.checkCompatible([speech] + noise)
         self.speech = speech

@@ -61,6 +61,7 @@ extension Denoiser {
                 mask(0)
             }
         }}
+        pauseGate?.apply(re: re, im: im, rows: bins, frames: n, state: &carry.gate)
         stft.synthesize(re: re, im: im, firstFrame: first - lag, count: n, into: y, origin: outputOrigin, buffers: b.fft)
         carry.save(re: newRe + (n - lag) * bins, im: newIm + (n - lag) * bins, h: newH + (n - history) * rank)
     }
@@ -94,9 +95,10 @@ extension Denoiser {
     }
 
     /// A stream's frames from before its next block that the next block's masks still need: the
-    /// last `future` spectra and the last `past + future` activations.
+    /// last `future` spectra and the last `past + future` activations; and the pause gate's state.
     struct Carry {
         var re: [Float], im: [Float], h: [Float]
+        var gate = PauseGate.State()
 
         init(bins: Int, rank: Int, context: MaskContext) {
             re = [Float](repeating: 0, count: bins * context.future)

@@ -20,21 +20,24 @@ public enum SteadyNoise {
     /// Seconds of the recording (its beginning) the floor is measured on.
     public static let excerptSeconds = 60.0
 
-    /// Per bin, `weight` × the `quantile` over the frames of `signal` (one channel at the model's
-    /// rate, its first `excerptSeconds` used) of `denoiser`'s speech estimate; nil when it has no frames.
-    public static func floor(of signal: [Float], denoiser: Denoiser, quantile: Double = quantile,
-                             weight: Float = weight) -> [Float]? {
-        let excerpt = Array(signal.prefix(Int(excerptSeconds * Double(denoiser.sampleRate))))
-        let v = denoiser.stft.forward(excerpt).magnitude(exponent: denoiser.exponent)
-        guard v.cols > 0 else { return nil }
-        let s = denoiser.speechEstimate(v)
+    /// Per bin, `weight` × the `quantile` over the frames of `speech` (a speech estimate [bins ×
+    /// frames], `Denoiser.speechEstimate(ofBeginning:)`); nil when it has no frames.
+    public static func floor(of speech: Matrix, quantile: Double = quantile, weight: Float = weight) -> [Float]? {
+        let s = speech
+        guard s.cols > 0 else { return nil }
         let rank = min(max(Int(Double(s.cols) * quantile), 0), s.cols - 1)
         var row = [Float](repeating: 0, count: s.cols)
         return (0..<s.rows).map { f in
             for t in 0..<s.cols { row[t] = s.storage[t * s.rows + f] }
-            row.sort()
-            return weight * row[rank]
+            return weight * row.select(rank)
         }
+    }
+
+    /// `floor(of:)` of `denoiser`'s speech estimate of the beginning of `signal` (one channel at the
+    /// model's rate).
+    public static func floor(of signal: [Float], denoiser: Denoiser, quantile: Double = quantile,
+                             weight: Float = weight) -> [Float]? {
+        floor(of: denoiser.speechEstimate(ofBeginning: signal), quantile: quantile, weight: weight)
     }
 }
 
@@ -57,6 +60,6 @@ extension Denoiser {
 
     /// This model with `floor` (per bin, `SteadyNoise.floor`) added to its noise estimate.
     public func withSteadyNoise(_ floor: [Float]) throws(DenoiseError) -> Denoiser {
-        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: floor)
+        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: floor, pauseGate: pauseGate)
     }
 }
