@@ -67,11 +67,11 @@ struct Run: ParsableCommand {
     /// +0.26; real recordings: DNSMOS BAK 2.96 → 3.17 at equal SIG), unless --no-steady-floor.
     var steadyFloors: Bool { steadyFloor ?? !isStream }
 
-    @Flag(inversion: .prefixedNo, help: "Turn the cleaned pauses further down (frames far below the recording's loud speech; default for files; streams cannot be read ahead).")
+    @Flag(inversion: .prefixedNo, help: "Turn the cleaned pauses further down (frames far below the recording's loud speech of which the mask kept little; default for files; streams cannot be read ahead).")
     var pauseGate: Bool?
 
-    /// Whether files get the pause gate: by default (real recordings: DNSMOS BAK 3.33 → 3.46, OVRL
-    /// 2.66 → 2.72; xrec unchanged but ΔPESQ −0.007), unless --no-pause-gate.
+    /// Whether files get the pause gate: by default (real recordings: DNSMOS BAK 3.33 → 3.43, OVRL
+    /// 2.66 → 2.70; xrec unchanged but ΔPESQ −0.007), unless --no-pause-gate.
     var pauseGates: Bool { pauseGate ?? !isStream }
 
     @OptionGroup(title: "Solve") var solve: SolveOptions

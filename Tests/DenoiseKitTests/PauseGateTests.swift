@@ -7,19 +7,24 @@ import Testing
 @Suite struct PauseGateTests {
     static let rate = DenoiserTests.rate, nFFT = DenoiserTests.stft.nFFT, rows = nFFT / 2 + 1
 
-    /// Frames of flat spectra at `levels` dB (re = amplitude in every bin, im = 0), gated in the
-    /// chunks `split` gives; returns each frame's gain.
-    static func gains(_ gate: PauseGate, levels: [Float], split: [Int]) -> [Float] {
+    /// Frames of flat spectra at `levels` dB (re = amplitude in every bin, im = 0), of which the
+    /// mask kept `kept` dB of the input's energy, gated in the chunks `split` gives; returns each
+    /// frame's gain.
+    static func gains(_ gate: PauseGate, levels: [Float], kept: Float = -20, split: [Int]) -> [Float] {
         var re = levels.flatMap { [Float](repeating: powf(10, $0 / 20), count: rows) }
         var im = [Float](repeating: 0, count: re.count)
+        let input = levels.map { Float(gate.bins.count) * powf(10, ($0 - kept) / 10) }
         var state = PauseGate.State(), start = 0
-        for n in split + [levels.count - split.reduce(0, +)] {
-            re.withUnsafeMutableBufferPointer { r in
-                im.withUnsafeMutableBufferPointer { i in
-                    gate.apply(re: r.baseAddress! + start * rows, im: i.baseAddress! + start * rows, rows: rows, frames: n, state: &state)
+        input.withUnsafeBufferPointer { inp in
+            for n in split + [levels.count - split.reduce(0, +)] {
+                re.withUnsafeMutableBufferPointer { r in
+                    im.withUnsafeMutableBufferPointer { i in
+                        gate.apply(re: r.baseAddress! + start * rows, im: i.baseAddress! + start * rows, rows: rows, frames: n,
+                                   input: inp.baseAddress! + start, state: &state)
+                    }
                 }
+                start += n
             }
-            start += n
         }
         return levels.indices.map { re[$0 * rows] / powf(10, levels[$0] / 20) }
     }
@@ -42,7 +47,27 @@ import Testing
         #expect(g[16] == 1 && g[17] == 1)
         // The state carries across blocks: any chunking gives the same gains.
         #expect(Self.gains(gate, levels: levels, split: [3, 5, 1]) == g)
+        // Quiet frames the mask kept most of (quiet speech, not a pause's residue) are left alone;
+        // halfway up the share's ramp, halfway open.
+        #expect(Self.gains(gate, levels: levels, kept: -3, split: []).allSatisfy { $0 == 1 })
+        let half = Self.gains(gate, levels: Array(repeating: -40, count: 20), kept: (PauseGate.keptClosed + PauseGate.keptOpen) / 2, split: [])
+        #expect(close(half.last!, floor + (1 - floor) * 0.5), "\(half)")
         #expect(throws: DenoiseError.self) { try PauseGate(reference: 0, nFFT: Self.nFFT, sampleRate: Self.rate) }
+    }
+
+    /// A second talker 38 dB under the first (far from the microphone) is speech the mask keeps: the
+    /// gate leaves it as it was, though it is far under the loud speech.
+    @Test func aQuietTalkerIsKept() throws {
+        let (speech, white) = DenoiserTests.dictionaries
+        let plain = try Denoiser(speech: speech, noise: [white], options: DenoiserOptions(iterations: 30, threads: 1, bands: 0))
+        let loud = DenoiserTests.voiced(seconds: 4, seed: 91), quiet = DenoiserTests.voiced(seconds: 4, seed: 92).map { $0 * powf(10, -38 / 20) }
+        let hiss = randomSignal(count: loud.count + quiet.count, seed: 93, amplitude: 2e-5)
+        let input = zip(loud + quiet, hiss).map { $0 + $1 }
+        let gate = try #require(PauseGate.measured(on: plain.speechEstimate(ofBeginning: input), denoiser: plain))
+        let before = plain.denoise(input), after = try plain.withPauseGate(gate).denoise(input)
+        func energy(_ x: [Float]) -> Double { x[loud.count...].reduce(0.0) { $0 + Double($1 * $1) } }
+        let change = 10 * log10(energy(after) / energy(before))
+        #expect(change > -1, "the quiet talker's output changed by \(change) dB")
     }
 
     /// Speech at a level, pauses with a little noise: the measured reference is the level of the

@@ -9,6 +9,8 @@ extension Denoiser {
         let re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, activations: UnsafeMutablePointer<Float>
         let magnitude: UnsafeMutablePointer<Float>, speech: UnsafeMutablePointer<Float>, noise: UnsafeMutablePointer<Float>
         let pooled: UnsafeMutablePointer<Float>?
+        /// Each masked frame's band energy before the mask (the pause gate's).
+        let gateInput: UnsafeMutablePointer<Float>
         let solver: ActivationSolver.Scratch
         let fft: STFT.Buffers
         private let all: [UnsafeMutablePointer<Float>]
@@ -23,9 +25,10 @@ extension Denoiser {
             speech = zeros(bins * block)
             noise = zeros(bins * block)
             pooled = d.bands.map { zeros($0.count * block) }
+            gateInput = zeros(block)
             solver = d.solver.makeScratch()
             fft = d.stft.makeBuffers()
-            all = [re, im, activations, magnitude, speech, noise] + (pooled.map { [$0] } ?? [])
+            all = [re, im, activations, magnitude, speech, noise, gateInput] + (pooled.map { [$0] } ?? [])
         }
 
         deinit { for p in all { p.deallocate() } }
@@ -44,6 +47,7 @@ extension Denoiser {
         let newRe = re + lag * bins, newIm = im + lag * bins, newH = h + history * rank
         solver.analyzeAndSolve(x, origin: inputOrigin, firstFrame: first, count: n, stft: stft, exponent: exponent, bands: bands,
                                re: newRe, im: newIm, v: b.magnitude, pooled: b.pooled, h: newH, fft: b.fft, scratch: b.solver)
+        pauseGate?.bandEnergy(re: re, im: im, rows: bins, frames: n, into: b.gateInput)
         speechEstimate.bases.storage.withUnsafeBufferPointer { pws in
         noiseEstimate.bases.storage.withUnsafeBufferPointer { pwn in
             // The mask's products are as large as the solve's with a wide context: split the columns
@@ -61,7 +65,7 @@ extension Denoiser {
                 mask(0)
             }
         }}
-        pauseGate?.apply(re: re, im: im, rows: bins, frames: n, state: &carry.gate)
+        pauseGate?.apply(re: re, im: im, rows: bins, frames: n, input: b.gateInput, state: &carry.gate)
         stft.synthesize(re: re, im: im, firstFrame: first - lag, count: n, into: y, origin: outputOrigin, buffers: b.fft)
         carry.save(re: newRe + (n - lag) * bins, im: newIm + (n - lag) * bins, h: newH + (n - history) * rank)
     }

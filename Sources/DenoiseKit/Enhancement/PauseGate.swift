@@ -6,14 +6,16 @@ import Foundation
 /// The mask leaves a low residue in the pauses (noise the speech atoms explain); listeners and
 /// DNSMOS hear it as background. Each cleaned frame whose energy in 250–4000 Hz is more than
 /// 24 dB under the recording's loud speech (the 95th percentile of its speech estimate's frames
-/// there, measured before cleaning) is turned down, to `floorGain` at `closedBelow` = 30 dB under it.
+/// there, measured before cleaning) and of which the mask kept less than a quarter of the energy
+/// (−6 dB) is turned down, to `floorGain` at `closedBelow` = 30 dB under and −15 dB kept. Quiet
+/// speech (a far talker 38 dB under the loud one) is kept by the mask, so the gate leaves it alone.
 /// Causal, so it costs no latency: a frame at speech level opens the gate at once (an onset is never
 /// cut), and the gate stays open `holdFrames` frames after the last such frame, then closes by
 /// `release` per frame (word endings and their decays are kept).
 ///
-/// Chosen on the real recordings and xrec (README, "Quality"): DNSMOS BAK 3.33 → 3.46 and OVRL
-/// 2.66 → 2.72 at the same SIG (closed at 35 dB: 3.42 / 2.70); on xrec ΔSI-SDR and ΔSTOI
-/// unchanged, ΔPESQ −0.007.
+/// Chosen on the real recordings and xrec (README, "Quality"): DNSMOS BAK 3.33 → 3.43 and OVRL
+/// 2.66 → 2.70 at the same SIG (by level alone 3.46 / 2.72, but a talker 38 dB under the loud one
+/// lost 6 dB); on xrec ΔSI-SDR and ΔSTOI unchanged, ΔPESQ −0.007.
 public struct PauseGate: Sendable, Equatable {
     /// How far (dB) below the loud speech a frame is turned down to `floorGain`, and over how many
     /// dB above that the gate opens fully.
@@ -22,6 +24,10 @@ public struct PauseGate: Sendable, Equatable {
     static let holdFrames = 6
     static let release: Float = 0.7
     static let band = 250.0..<4000.0
+    /// Share of a frame's energy (dB) the mask keeps at or under which it may be turned down, and from
+    /// which it is left alone whatever its level: quiet speech (a far talker, an aside) is kept by the
+    /// mask and so by the gate; the residue of a pause is what the mask mostly took away.
+    public static let keptClosed: Float = -15, keptOpen: Float = -6
     static let referenceQuantile = 0.95
 
     /// Energy (Σ of squared magnitudes over the band's bins) of a frame of loud speech.
@@ -65,17 +71,34 @@ public struct PauseGate: Sendable, Equatable {
         var opening: Float = 1
     }
 
+    /// Each of `frames` spectra's energy in the band (`re`, `im`, [bins × frames], leading dimension
+    /// `rows`), into `energy`: the gate compares the cleaned frames' with the input's.
+    func bandEnergy(re: UnsafePointer<Float>, im: UnsafePointer<Float>, rows: Int, frames: Int, into energy: UnsafeMutablePointer<Float>) {
+        for t in 0..<frames {
+            let r = re + t * rows, i = im + t * rows
+            var e: Float = 0
+            for f in bins { e += r[f] * r[f] + i[f] * i[f] }
+            energy[t] = e
+        }
+    }
+
     /// Turns down the pauses among `frames` cleaned spectra (`re`, `im`, [bins × frames], leading
-    /// dimension `rows`), in time order, continuing from `state`.
-    func apply(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, rows: Int, frames: Int, state: inout State) {
+    /// dimension `rows`) whose band energies before the mask were `input`, in time order,
+    /// continuing from `state`.
+    func apply(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, rows: Int, frames: Int,
+               input: UnsafePointer<Float>, state: inout State) {
         let closed = reference * powf(10, -Self.closedBelow / 10)
         for t in 0..<frames {
             let r = re + t * rows, i = im + t * rows
             var energy: Float = 0
             for f in bins { energy += r[f] * r[f] + i[f] * i[f] }
-            // 0 at or under `closed`, 1 from `ramp` dB above it.
+            // By level: 0 at or under `closed`, 1 from `ramp` dB above it. By the share kept: 0 at or
+            // under `keptClosed`, 1 from `keptOpen`. The frame is turned down only if both say so.
             let above = energy > 0 ? 10 * log10f(energy / closed) : 0
-            let now = min(max(above / Self.ramp, 0), 1)
+            let kept = energy > 0 && input[t] > 0 ? 10 * log10f(energy / input[t]) : Self.keptClosed
+            let byLevel = min(max(above / Self.ramp, 0), 1)
+            let byShare = min(max((kept - Self.keptClosed) / (Self.keptOpen - Self.keptClosed), 0), 1)
+            let now = max(byLevel, byShare)
             var held = now
             for p in state.recent { held = max(held, p) }
             state.recent[state.next] = now
