@@ -337,6 +337,23 @@ func withDeclaredLength(_ flac: [UInt8], _ total: UInt64) -> [UInt8] {
         #expect(a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) < 1e-4 })
     }
 
+    /// A named pipe in a batch cannot be measured before it is cleaned: asked for explicitly, the
+    /// read-ahead steps fail that file, in one line naming them, and the other files are cleaned.
+    @Test func aNamedPipeInABatchRefusesTheReadAheadSteps() throws {
+        let s = try Scratch()
+        defer { s.remove() }
+        let fifo = s.path("in.fifo"), out = s.path("cleaned")
+        #expect(mkfifo(fifo, 0o644) == 0)
+        for flag in ["--adapt", "--steady-floor", "--pause-gate"] {
+            let r = try denoise(["run", fifo, s.input, "-o", out, "--speech", s.speech, "--noise", s.noise, flag])
+            #expect(r.status != 0, "\(flag)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("--adapt, --steady-floor and --pause-gate need a file, not a pipe or device"), "\(flag): \(r.stderr)")
+            #expect(FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent((s.input as NSString).lastPathComponent)), "\(flag)")
+            try? FileManager.default.removeItem(atPath: out)
+        }
+    }
+
     @Test func errorsStayOneLine() throws {
         let s = try Scratch()
         defer { s.remove() }

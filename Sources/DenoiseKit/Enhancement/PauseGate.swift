@@ -41,21 +41,26 @@ public struct PauseGate: Sendable, Equatable {
             throw .invalidParameter("the pause gate's reference level must be positive and finite (got \(reference))")
         }
         self.reference = reference
+        bins = Self.bandBins(nFFT: nFFT, sampleRate: sampleRate)
+    }
+
+    /// The STFT bins of `band` for an STFT of `nFFT` at `sampleRate`.
+    static func bandBins(nFFT: Int, sampleRate: Int) -> Range<Int> {
         let binWidth = Double(sampleRate) / Double(nFFT)
-        bins = Int((Self.band.lowerBound / binWidth).rounded(.up))..<min(Int((Self.band.upperBound / binWidth).rounded(.up)), nFFT / 2 + 1)
+        return Int((band.lowerBound / binWidth).rounded(.up))..<min(Int((band.upperBound / binWidth).rounded(.up)), nFFT / 2 + 1)
     }
 
     /// The gate of `denoiser` measured on `speech` [bins × frames], its speech estimate of the
     /// recording (`Denoiser.speechEstimate(ofBeginning:)`); nil when it has no frames or no energy
     /// in the band.
     public static func measured(on speech: Matrix, denoiser: Denoiser) -> PauseGate? {
-        let nFFT = denoiser.stft.nFFT, sampleRate = denoiser.sampleRate
-        guard speech.cols > 0, let probe = try? PauseGate(reference: 1, nFFT: nFFT, sampleRate: sampleRate) else { return nil }
+        let nFFT = denoiser.stft.nFFT, sampleRate = denoiser.sampleRate, bins = bandBins(nFFT: nFFT, sampleRate: sampleRate)
+        guard speech.cols > 0 else { return nil }
         // Mask bases have a scale of their own per bin: brought back to the dictionary's (that of the
         // spectra) as the mask brings extra atoms to theirs.
         let scale = Denoiser.scale(of: denoiser.speechEstimate.bases, against: denoiser.speech.atoms)
         var energies = (0..<speech.cols).map { t in
-            probe.bins.reduce(Float(0)) { e, f in
+            bins.reduce(Float(0)) { e, f in
                 let m = scale[f] > 0 ? speech.storage[t * speech.rows + f] / scale[f] : 0
                 return e + m * m
             }
@@ -74,12 +79,14 @@ public struct PauseGate: Sendable, Equatable {
     /// Each of `frames` spectra's energy in the band (`re`, `im`, [bins × frames], leading dimension
     /// `rows`), into `energy`: the gate compares the cleaned frames' with the input's.
     func bandEnergy(re: UnsafePointer<Float>, im: UnsafePointer<Float>, rows: Int, frames: Int, into energy: UnsafeMutablePointer<Float>) {
-        for t in 0..<frames {
-            let r = re + t * rows, i = im + t * rows
-            var e: Float = 0
-            for f in bins { e += r[f] * r[f] + i[f] * i[f] }
-            energy[t] = e
-        }
+        for t in 0..<frames { energy[t] = bandEnergy(re + t * rows, im + t * rows) }
+    }
+
+    /// One spectrum's energy in the band.
+    @inline(__always) private func bandEnergy(_ r: UnsafePointer<Float>, _ i: UnsafePointer<Float>) -> Float {
+        var e: Float = 0
+        for f in bins { e += r[f] * r[f] + i[f] * i[f] }
+        return e
     }
 
     /// Turns down the pauses among `frames` cleaned spectra (`re`, `im`, [bins × frames], leading
@@ -90,8 +97,7 @@ public struct PauseGate: Sendable, Equatable {
         let closed = reference * powf(10, -Self.closedBelow / 10)
         for t in 0..<frames {
             let r = re + t * rows, i = im + t * rows
-            var energy: Float = 0
-            for f in bins { energy += r[f] * r[f] + i[f] * i[f] }
+            let energy = bandEnergy(r, i)
             // By level: 0 at or under `closed`, 1 from `ramp` dB above it. By the share kept: 0 at or
             // under `keptClosed`, 1 from `keptOpen`. The frame is turned down only if both say so.
             let above = energy > 0 ? 10 * log10f(energy / closed) : 0

@@ -20,10 +20,9 @@ public enum SteadyNoise {
     /// Seconds of the recording (its beginning) the floor is measured on.
     public static let excerptSeconds = 60.0
 
-    /// Per bin, `weight` × the `quantile` over the frames of `speech` (a speech estimate [bins ×
+    /// Per bin, `weight` × the `quantile` over the frames of `s` (a speech estimate [bins ×
     /// frames], `Denoiser.speechEstimate(ofBeginning:)`); nil when it has no frames.
-    public static func floor(of speech: Matrix, quantile: Double = quantile, weight: Float = weight) -> [Float]? {
-        let s = speech
+    public static func floor(of s: Matrix, quantile: Double = quantile, weight: Float = weight) -> [Float]? {
         guard s.cols > 0 else { return nil }
         let rank = min(max(Int(Double(s.cols) * quantile), 0), s.cols - 1)
         var row = [Float](repeating: 0, count: s.cols)
