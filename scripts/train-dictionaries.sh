@@ -10,6 +10,8 @@
 #                                                touch it) instead of training one
 #   GENERAL_ONLY=1                              only the general noise model, no per-type ones
 #   ALL_TYPES=1                                 also the retired types (to measure them again on xrec)
+#   EXTRA_NOISE=DIR                             the general model also learns DIR/<type>/ (scripts/fetch-extra-noise.sh;
+#                                                a type the corpus has is merged into it)
 #   TYPES_ONLY=1                                only the per-type models, beside an existing general one
 #   REUSE_UNTOUCHED=1                           with EXCLUDE: per-type models only for the types the list
 #                                                touches; the others are copied from Dictionaries/noise
@@ -67,6 +69,19 @@ layers="--solve-layers 20"
 # and take speech away (dev pairs, mean ΔSI-SDR: +2.43 dB with all 20 types, +2.52 without the
 # three chatter types, +2.80 without music too). Those four keep their own dictionaries below.
 general=$(ls -d "$noise_root"/*/ | grep -v -E '/(babble_cafe|crowd|office|music)/$')
+# With EXTRA_NOISE, the general model's groups are a tree of links: the corpus's types above, each
+# with the extra recordings of its type, and the extra types the corpus does not have.
+if [ -n "${EXTRA_NOISE:-}" ]; then
+  general_root=$(mktemp -d)
+  trap 'rm -rf "$general_root" ${EXCLUDE:+"$noise_root"}' EXIT
+  for dir in $general "$EXTRA_NOISE"/*/; do
+    type=$(basename "$dir")
+    [ "$type" != licences ] || continue
+    mkdir -p "$general_root/$type"
+    for f in "$dir"*; do ln -sf "$(realpath "$f")" "$general_root/$type/"; done
+  done
+  general=$(ls -d "$general_root"/*/)
+fi
 if [ -z "${TYPES_ONLY:-}" ]; then
 train train-noise $general -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
 "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise.safetensors" \

@@ -254,8 +254,10 @@ private struct Trainer {
 
     /// W ← W ⊙ (A·Hᵀ / B·Hᵀ)^γ, then columns renormalized (see `NMFConfiguration.sparsity`).
     /// A·Hᵀ and B·Hᵀ are sums over blocks: each worker accumulates its own, then they are added.
+    /// Only the learned columns' are computed: beside 64 fixed speech atoms (adaptation), 8 of 72.
     mutating func updateW() {
-        let (rank, bins, div, workers, frames) = (self.rank, self.bins, self.div, self.workers, self.frames)
+        let (rank, bins, div, workers, frames, fixed) = (self.rank, self.bins, self.div, self.workers, self.frames, self.fixed)
+        let learned = rank - fixed
         for worker in workers {
             for i in worker.numW.storage.indices { worker.numW.storage[i] = 0 }
             if div.needsPositivePart { for i in worker.denW.storage.indices { worker.denW.storage[i] = 0 } }
@@ -270,14 +272,14 @@ private struct Trainer {
                         div.gradientParts(v: vb, model: worker.model, count: bins * n, negative: worker.negative, positive: worker.positive)
                         let a = div.needsNegativePart ? UnsafePointer(worker.negative) : vb
                         worker.numW.storage.withUnsafeMutableBufferPointer { num in
-                            BLAS.gemm(transB: true, m: bins, n: rank, k: n, a: a, lda: bins, b: hb, ldb: rank,
-                                      beta: 1, c: num.baseAddress!, ldc: bins)
+                            BLAS.gemm(transB: true, m: bins, n: learned, k: n, a: a, lda: bins, b: hb + fixed, ldb: rank,
+                                      beta: 1, c: num.baseAddress! + fixed * bins, ldc: bins)
                         }
                         if div.needsPositivePart {
                             let b = div.beta == 2 ? worker.model : worker.positive
                             worker.denW.storage.withUnsafeMutableBufferPointer { den in
-                                BLAS.gemm(transB: true, m: bins, n: rank, k: n, a: b, lda: bins, b: hb, ldb: rank,
-                                          beta: 1, c: den.baseAddress!, ldc: bins)
+                                BLAS.gemm(transB: true, m: bins, n: learned, k: n, a: b, lda: bins, b: hb + fixed, ldb: rank,
+                                          beta: 1, c: den.baseAddress! + fixed * bins, ldc: bins)
                             }
                         }
                     }
