@@ -254,13 +254,13 @@ private struct Trainer {
 
     /// W ← W ⊙ (A·Hᵀ / B·Hᵀ)^γ, then columns renormalized (see `NMFConfiguration.sparsity`).
     /// A·Hᵀ and B·Hᵀ are sums over blocks: each worker accumulates its own, then they are added.
-    /// Only the learned columns' are computed: beside 64 fixed speech atoms (adaptation), 8 of 72.
+    /// Only the learned columns' parts are computed (the fixed ones' stay 0): for adaptation, 8 of 72.
     mutating func updateW() {
         let (rank, bins, div, workers, frames, fixed) = (self.rank, self.bins, self.div, self.workers, self.frames, self.fixed)
         let learned = rank - fixed
         for worker in workers {
-            for i in worker.numW.storage.indices { worker.numW.storage[i] = 0 }
-            if div.needsPositivePart { for i in worker.denW.storage.indices { worker.denW.storage[i] = 0 } }
+            for i in (fixed * bins)..<worker.numW.count { worker.numW.storage[i] = 0 }
+            if div.needsPositivePart { for i in (fixed * bins)..<worker.denW.count { worker.denW.storage[i] = 0 } }
         }
         W.storage.withUnsafeBufferPointer { pw in
             H.storage.withUnsafeBufferPointer { ph in
