@@ -8,6 +8,7 @@
 #                                                out of every training, so xrec scores generalization)
 #   SPEECH=Dictionaries/speech.safetensors      reuse a speech dictionary (the noise exclusion does not
 #                                                touch it) instead of training one
+#   SPEECH_RANK=K                               the speech dictionary's rank (64; experiments)
 #   GENERAL_ONLY=1                              only the general noise model, no per-type ones
 #   ALL_TYPES=1                                 also the retired types (to measure them again on xrec)
 #   EXTRA_NOISE=DIR                             the general model also learns DIR/<type>/ (scripts/fetch-extra-noise.sh;
@@ -51,7 +52,7 @@ fi
 if [ -n "${SPEECH:-}" ]; then
   [ "$(realpath "$SPEECH")" = "$(realpath -m "$speech")" ] || cp "$SPEECH" "$speech"
 else
-  train train-speech "$corpus/speech/train" -o "$speech" --rank 64 --iterations 200 --seed 0 $flags
+  train train-speech "$corpus/speech/train" -o "$speech" --rank "${SPEECH_RANK:-64}" --iterations 200 --seed 0 $flags
 fi
 
 # Mask bases see the activations of 5 frames before and after each frame (80 ms more latency).

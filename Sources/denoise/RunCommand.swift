@@ -240,7 +240,7 @@ struct Run: ParsableCommand {
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
         let (denoiser, fitted) = try fit(given, to: input, choices)
-        let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, progress: showProgress && !quiet && Console.isTerminal ? { done in
+        let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, known: fitted.known, progress: showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
         } : nil)
         Console.endProgress()

@@ -30,6 +30,8 @@ extension Run {
         var chosen: String?
         var adapted = false
         var steady = false
+        /// The activations solved while measuring the floor and the gate, for the cleaning to reuse.
+        var known: KnownActivations?
     }
 
     /// `given` fitted to `input` as the options ask (by default, all of it); `given` itself for an
@@ -47,8 +49,11 @@ extension Run {
         if isAuto { (denoiser, fit.chosen) = try chooseNoise(for: input, signal, denoiser, choices) }
         if adapts { (denoiser, fit.adapted) = try adapted(denoiser, to: input, signal) }
         guard steadyFloors || pauseGates else { return (denoiser, fit) }
-        // Both are measured on the same speech estimate of the beginning (one solve).
-        let speech = denoiser.speechEstimate(ofBeginning: signal)
+        // Both are measured on the same speech estimate of the beginning (one solve, which the
+        // cleaning reuses: the floor and the gate change the mask, not the activations).
+        let whole = signal.count < Int(Self.fitSeconds * Double(given.sampleRate))
+        let (speech, known) = denoiser.fitBeginning(signal, isWhole: whole)
+        fit.known = known
         let floor = steadyFloors ? SteadyNoise.floor(of: speech) : nil
         let gate = pauseGates ? PauseGate.measured(on: speech, denoiser: denoiser) : nil
         fit.steady = floor != nil

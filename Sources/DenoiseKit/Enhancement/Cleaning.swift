@@ -46,12 +46,12 @@ extension Denoiser {
 
     /// Cleans everything `source` delivers into `sink` as it arrives (and the removed part, input
     /// minus output, into `removed`): memory stays bounded whatever the length, and the output has
-    /// exactly the input's frames. `progress` gets the frames read so far.
+    /// exactly the input's frames. `progress` gets the frames read so far; `known` see `CleaningPipeline`.
     @discardableResult
     public func clean(_ source: AudioSource, into sink: AudioSink, removed: AudioSink? = nil, levels: CleaningLevels? = nil,
-                      progress: ((_ framesRead: Int) -> Void)? = nil) throws(DenoiseError) -> Int {
+                      known: KnownActivations? = nil, progress: ((_ framesRead: Int) -> Void)? = nil) throws(DenoiseError) -> Int {
         let channels = source.channelCount
-        let pipeline = try CleaningPipeline(denoiser: self, sampleRate: source.sampleRate, channels: channels)
+        let pipeline = try CleaningPipeline(denoiser: self, sampleRate: source.sampleRate, channels: channels, known: known)
         let step = chunkFrames(sampleRate: source.sampleRate, channels: channels)
         var chunk = [Float](repeating: 0, count: step * channels)
         // Input not yet matched by output (the pipeline's latency), for the removed part.
@@ -81,15 +81,16 @@ extension Denoiser {
 
     /// Cleans the file `input` into `output` (and the removed part into `removed`), streaming.
     /// Outputs keep the input's rate, channels, length and (when the container allows) encoding,
-    /// and appear only when complete. `progress` gets the fraction of the input read.
+    /// and appear only when complete. `progress` gets the fraction of the input read. `known`: the
+    /// activations of its first frames from `fitBeginning` of its mono signal at the model's rate.
     @discardableResult
-    public func cleanFile(_ input: String, to output: String, removedTo removed: String? = nil,
+    public func cleanFile(_ input: String, to output: String, removedTo removed: String? = nil, known: KnownActivations? = nil,
                           progress: ((Double) -> Void)? = nil) throws(DenoiseError) -> CleaningReport {
         let reader = try AudioFileReader(input)
         var frames = 0
         let rate = reader.sampleRate, channels = reader.channelCount, levels = CleaningLevels()
         func run(_ cleaned: AudioSink, _ removedWriter: AudioSink?) throws(DenoiseError) {
-            frames = try clean(reader, into: cleaned, removed: removedWriter, levels: levels,
+            frames = try clean(reader, into: cleaned, removed: removedWriter, levels: levels, known: known,
                                progress: progress.map { report in { report(Double($0) / Double(max(reader.frameCount, $0))) } })
             try reader.checkComplete(framesRead: frames)
         }

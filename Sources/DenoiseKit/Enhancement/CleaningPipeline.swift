@@ -14,13 +14,17 @@ public final class CleaningPipeline {
     private var pending: [[Float]]
     private var consumedFrames = 0, emittedFrames = 0
 
-    public init(denoiser: Denoiser, sampleRate: Int, channels: Int) throws(DenoiseError) {
+    /// `known`: the activations of the recording's first frames (`Denoiser.fitBeginning` of its
+    /// signal), taken for a mono input at the model's rate, which the stream sees sample for sample
+    /// as the fit did.
+    public init(denoiser: Denoiser, sampleRate: Int, channels: Int, known: KnownActivations? = nil) throws(DenoiseError) {
         guard channels >= 1 else { throw .invalidParameter("at least one channel is needed") }
         channelCount = channels
         let fullBand = sampleRate > denoiser.sampleRate
         // The channels run in turn: one block's working memory serves them all.
         let scratch = Denoiser.BlockBuffers(denoiser)
-        streams = (0..<channels).map { _ in DenoiserStream(denoiser, scratch: scratch) }
+        let reusable = channels == 1 && sampleRate == denoiser.sampleRate ? known : nil
+        streams = (0..<channels).map { _ in DenoiserStream(denoiser, scratch: scratch, known: reusable) }
         var to: [ResamplerStream] = [], from: [ResamplerStream] = [], upper: [UpperBand] = []
         for _ in 0..<channels {
             to.append(try ResamplerStream(from: sampleRate, to: denoiser.sampleRate))

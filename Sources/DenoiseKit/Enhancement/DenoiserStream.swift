@@ -38,15 +38,22 @@ extension Denoiser {
     /// `context.future` behind them, whose later context is now known. `x` holds the signal from
     /// sample `inputOrigin` on, `y` the output from sample `outputOrigin` on; `carry` holds the
     /// spectra and activations of the frames before `first` that later frames still need.
+    /// With `known`, the block's activations are those (rank × n) instead of solved.
     func process(_ x: UnsafeBufferPointer<Float>, inputOrigin: Int, firstFrame first: Int, count n: Int,
-                 into y: UnsafeMutableBufferPointer<Float>, outputOrigin: Int, carry: inout Carry, buffers b: BlockBuffers) {
+                 into y: UnsafeMutableBufferPointer<Float>, outputOrigin: Int, carry: inout Carry, buffers b: BlockBuffers,
+                 known: UnsafePointer<Float>? = nil) {
         let bins = stft.bins, rank = solver.rank
         let lag = context.future, history = context.past + context.future
         let (re, im, h) = (b.re, b.im, b.activations)
         carry.restore(re: re, im: im, h: h)
         let newRe = re + lag * bins, newIm = im + lag * bins, newH = h + history * rank
-        solver.analyzeAndSolve(x, origin: inputOrigin, firstFrame: first, count: n, stft: stft, exponent: exponent, bands: bands,
-                               re: newRe, im: newIm, v: b.magnitude, pooled: b.pooled, h: newH, fft: b.fft, scratch: b.solver)
+        if let known {
+            stft.analyze(x, origin: inputOrigin, firstFrame: first, count: n, re: newRe, im: newIm, buffers: b.fft)
+            newH.update(from: known, count: rank * n)
+        } else {
+            solver.analyzeAndSolve(x, origin: inputOrigin, firstFrame: first, count: n, stft: stft, exponent: exponent, bands: bands,
+                                   re: newRe, im: newIm, v: b.magnitude, pooled: b.pooled, h: newH, fft: b.fft, scratch: b.solver)
+        }
         pauseGate?.bandEnergy(re: re, im: im, rows: bins, frames: n, into: b.gateInput)
         speechEstimate.bases.storage.withUnsafeBufferPointer { pws in
         noiseEstimate.bases.storage.withUnsafeBufferPointer { pwn in
@@ -156,6 +163,8 @@ public final class DenoiserStream {
     private let lag: Int
     private var carry: Denoiser.Carry
     private let buffers: Denoiser.BlockBuffers
+    /// Activations of the first frames already solved (`Denoiser.fitBeginning`), taken instead of solving them.
+    private let known: KnownActivations?
 
     /// A stream with working memory of its own: streams of one denoiser may run at once.
     public convenience init(_ denoiser: Denoiser) { self.init(denoiser, scratch: Denoiser.BlockBuffers(denoiser)) }
@@ -163,8 +172,9 @@ public final class DenoiserStream {
     /// A stream whose block scratch is `scratch`, shared with other streams that run in turn (the
     /// channels of one pipeline: 256 channels need one block's memory, not 256). Its state (the
     /// samples and the frames carried between blocks) is its own.
-    init(_ denoiser: Denoiser, scratch: Denoiser.BlockBuffers) {
+    init(_ denoiser: Denoiser, scratch: Denoiser.BlockBuffers, known: KnownActivations? = nil) {
         self.denoiser = denoiser
+        self.known = known.flatMap { $0.h.rows == denoiser.solver.rank ? $0 : nil }
         hop = denoiser.configuration.hop
         pad = denoiser.configuration.leadingPadding
         lag = denoiser.context.future
@@ -196,9 +206,17 @@ public final class DenoiserStream {
             input.withUnsafeBufferPointer { x in
                 output.withUnsafeMutableBufferPointer { y in
                     while nextFrame < end {
-                        let n = min(block, end - nextFrame)
-                        denoiser.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y,
-                                         outputOrigin: outputOrigin, carry: &carry, buffers: buffers)
+                        var n = min(block, end - nextFrame)
+                        if let known, nextFrame < known.frames {
+                            n = min(n, known.frames - nextFrame)
+                            known.h.storage.withUnsafeBufferPointer { h in
+                                denoiser.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y, outputOrigin: outputOrigin,
+                                                 carry: &carry, buffers: buffers, known: h.baseAddress! + nextFrame * known.h.rows)
+                            }
+                        } else {
+                            denoiser.process(x, inputOrigin: inputOrigin, firstFrame: nextFrame, count: n, into: y,
+                                             outputOrigin: outputOrigin, carry: &carry, buffers: buffers)
+                        }
                         nextFrame += n
                     }
                 }

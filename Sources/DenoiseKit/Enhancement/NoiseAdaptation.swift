@@ -53,7 +53,10 @@ public enum NoiseAdaptation {
         // A band-limited input is learned from only where it holds anything; above, the atoms are 0.
         let bins = solving.solvedBins
         func band(_ m: Matrix) -> Matrix { bins < m.rows ? m.rows(0..<bins) : m }
-        let configuration = NMFConfiguration(rank: rank, iterations: iterations, beta: speech.beta, tolerance: 0, seed: 0)
+        // A fixed number of iterations: the cost is taken only at the start and the end (each
+        // evaluation costs as much as an update of H).
+        let configuration = NMFConfiguration(rank: rank, iterations: iterations, beta: speech.beta, tolerance: 0,
+                                             checkInterval: iterations, seed: 0)
         let result = try NMF.factorize(band(vp), configuration: configuration, fixedAtoms: band(speech.atoms), initialAtoms: band(start))
         var atoms = Matrix(rows: v.rows, cols: rank)
         let learned = result.W.columns(ks..<(ks + rank))

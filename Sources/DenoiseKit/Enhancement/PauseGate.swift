@@ -121,8 +121,7 @@ extension Denoiser {
     /// The speech estimate S [bins × frames] of the first `SteadyNoise.excerptSeconds` of `signal`
     /// (one channel at the model's rate): what the steady floor and the pause gate are measured on.
     public func speechEstimate(ofBeginning signal: [Float]) -> Matrix {
-        let excerpt = Array(signal.prefix(Int(SteadyNoise.excerptSeconds * Double(sampleRate))))
-        return speechEstimate(stft.forward(excerpt).magnitude(exponent: exponent))
+        fitBeginning(signal, isWhole: false).speech
     }
 
     /// This model with `gate` applied to its cleaned frames.

@@ -41,11 +41,11 @@ public enum SteadyNoise {
 }
 
 extension Denoiser {
-    /// The mask's speech estimate S [bins × frames] for a magnitude spectrogram `v` [bins × frames]:
-    /// S_t = Σ_o A_o · H[speech rows](t + o), frames outside `v` counting as silent.
-    func speechEstimate(_ v: Matrix) -> Matrix {
-        let h = activations(v), rows = speechEstimate.rows, ks = rows.count, frames = v.cols
-        var s = Matrix(rows: v.rows, cols: frames)
+    /// The mask's speech estimate S [bins × frames] from activations `h` [rank × frames]:
+    /// S_t = Σ_o A_o · H[speech rows](t + o), frames outside `h` counting as silent.
+    func speechEstimate(activations h: Matrix) -> Matrix {
+        let rows = speechEstimate.rows, ks = rows.count, frames = h.cols
+        var s = Matrix(rows: speechEstimate.bases.rows, cols: frames)
         for (block, offset) in context.offsets.enumerated() {
             var shifted = Matrix(rows: ks, cols: frames)
             for t in max(0, -offset)..<max(max(0, -offset), min(frames, frames - offset)) {

@@ -95,7 +95,12 @@ public enum NMF {
 /// own W-numerator accumulator, single-threaded BLAS): the full-size Λ is never formed, which
 /// also saves 2 bytes·bins·frames·4 of memory. The arithmetic is that of the textbook updates.
 private struct Trainer {
-    static let blockFrames = 256
+    /// Frames per block: the largest, for long inputs (training).
+    static let maximumBlockFrames = 256
+    /// Fewest frames worth a core of their own: a short input (the pauses of a 10 s file, about
+    /// 170 frames) is still split between the cores, in smaller blocks.
+    static let minimumShare = 64
+    let blockFrames: Int
     let v: Matrix
     let c: NMFConfiguration
     let div: BetaDivergence
@@ -114,8 +119,8 @@ private struct Trainer {
         var numW, denW: Matrix                                       // [bins × rank]
         var cost = 0.0
 
-        init(bins: Int, rank: Int) {
-            let big = bins * Trainer.blockFrames, small = rank * Trainer.blockFrames
+        init(bins: Int, rank: Int, blockFrames: Int) {
+            let big = bins * blockFrames, small = rank * blockFrames
             model = .allocate(capacity: big); negative = .allocate(capacity: big); positive = .allocate(capacity: big)
             numH = .allocate(capacity: small); denH = .allocate(capacity: small)
             numW = Matrix(rows: bins, cols: rank); denW = Matrix(rows: bins, cols: rank)
@@ -132,8 +137,10 @@ private struct Trainer {
         bins = v.rows; frames = v.cols; rank = fixed + c.rank
         (W, H) = Self.initialFactors(v, fixed: fixedAtoms ?? Matrix(rows: v.rows, cols: 0), rank: c.rank, initial: initial, seed: c.seed)
         numW = Matrix(rows: bins, cols: rank); denW = Matrix(rows: bins, cols: rank)
-        let cores = min(ProcessInfo.processInfo.activeProcessorCount, max(frames / Self.blockFrames, 1))
-        workers = (0..<cores).map { [rank] _ in Worker(bins: v.rows, rank: rank) }
+        let cores = min(ProcessInfo.processInfo.activeProcessorCount, max(frames / Self.minimumShare, 1))
+        let blockFrames = min(Self.maximumBlockFrames, (frames + cores - 1) / cores)
+        self.blockFrames = blockFrames
+        workers = (0..<cores).map { [rank] _ in Worker(bins: v.rows, rank: rank, blockFrames: blockFrames) }
     }
 
     /// W starts from randomly chosen frames of V (plus a little noise so no entry is zero) or from
@@ -185,12 +192,12 @@ private struct Trainer {
     /// Runs `body(worker, first frame, frame count)` over every block of `frames`, worker w taking
     /// blocks w, w + workers, …: a fixed share, so sums over blocks (and the result) are the same
     /// from run to run. (Static, so that the body cannot touch the trainer while H is borrowed.)
-    static func forEachBlock(_ workers: [Worker], frames: Int, _ body: @escaping (Worker, Int, Int) -> Void) {
-        let blocks = (frames + Self.blockFrames - 1) / Self.blockFrames
+    static func forEachBlock(_ workers: [Worker], frames: Int, blockFrames: Int, _ body: @escaping (Worker, Int, Int) -> Void) {
+        let blocks = (frames + blockFrames - 1) / blockFrames
         let task = UnsafeSendable { (w: Int) in
             for b in stride(from: w, to: blocks, by: workers.count) {
-                let first = b * Trainer.blockFrames
-                body(workers[w], first, min(Trainer.blockFrames, frames - first))
+                let first = b * blockFrames
+                body(workers[w], first, min(blockFrames, frames - first))
             }
         }
         DispatchQueue.concurrentPerform(iterations: workers.count) { task.value($0) }
@@ -209,7 +216,7 @@ private struct Trainer {
                 v.storage.withUnsafeBufferPointer { pv in
                     let (w, h, v) = (UnsafeSendable(pw.baseAddress!), UnsafeSendable(ph.baseAddress!), UnsafeSendable(pv.baseAddress!))
                     let (bins, rank, div) = (self.bins, self.rank, self.div)
-                    Self.forEachBlock(workers, frames: frames) { worker, first, n in
+                    Self.forEachBlock(workers, frames: frames, blockFrames: blockFrames) { worker, first, n in
                         Self.model(worker, w.value, h.value, bins: bins, rank: rank, first, n)
                         worker.cost += div.cost(v.value + first * bins, worker.model, count: bins * n)
                     }
@@ -231,7 +238,7 @@ private struct Trainer {
                     den1.withUnsafeBufferPointer { pd in
                         let (w, h, v, d) = (UnsafeSendable(pw.baseAddress!), UnsafeSendable(ph.baseAddress!),
                                             UnsafeSendable(pv.baseAddress!), UnsafeSendable(pd.baseAddress!))
-                        Self.forEachBlock(workers, frames: frames) { worker, first, n in
+                        Self.forEachBlock(workers, frames: frames, blockFrames: blockFrames) { worker, first, n in
                             let hb = h.value + first * rank, vb = v.value + first * bins
                             Self.model(worker, w.value, h.value, bins: bins, rank: rank, first, n)
                             div.gradientParts(v: vb, model: worker.model, count: bins * n, negative: worker.negative, positive: worker.positive)
@@ -266,7 +273,7 @@ private struct Trainer {
             H.storage.withUnsafeBufferPointer { ph in
                 v.storage.withUnsafeBufferPointer { pv in
                     let (w, h, v) = (UnsafeSendable(pw.baseAddress!), UnsafeSendable(ph.baseAddress!), UnsafeSendable(pv.baseAddress!))
-                    Self.forEachBlock(workers, frames: frames) { worker, first, n in
+                    Self.forEachBlock(workers, frames: frames, blockFrames: blockFrames) { worker, first, n in
                         let hb = h.value + first * rank, vb = v.value + first * bins
                         Self.model(worker, w.value, h.value, bins: bins, rank: rank, first, n)
                         div.gradientParts(v: vb, model: worker.model, count: bins * n, negative: worker.negative, positive: worker.positive)
