@@ -131,7 +131,7 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
         chmod(locked, 0o555)
         chmod(s.dir.path, 0o777)
         for file in [s.input, s.speech, s.noise] { chmod(file, 0o644) }
-        var asUser: ([String]) throws -> CLIResult = denoise
+        var asUser: ([String]) throws -> CLIResult = { try denoise($0) }
         if geteuid() == 0 {
             guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
                   (try? runAsNobody("/bin/sh", ["-c", "test -x '\(denoiseBinary.path)'"]))?.status == 0 else {

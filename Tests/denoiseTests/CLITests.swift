@@ -7,6 +7,8 @@ struct CLIResult {
     var status: Int32
     var stdout: String
     var stderr: String
+    /// Killed after the caller's timeout.
+    var timedOut = false
 }
 
 /// The built `denoise` next to this test bundle.
@@ -19,10 +21,13 @@ let denoiseBinary: URL = {
     return dir.appendingPathComponent("denoise")
 }()
 
-func denoise(_ arguments: [String]) throws -> CLIResult { try runProcess(denoiseBinary, arguments) }
+func denoise(_ arguments: [String], timeout: Double? = nil) throws -> CLIResult {
+    try runProcess(denoiseBinary, arguments, timeout: timeout)
+}
 
-/// Runs `executable` to the end, collecting its status and output.
-func runProcess(_ executable: URL, _ arguments: [String]) throws -> CLIResult {
+/// Runs `executable` to the end, collecting its status and output; with `timeout`, a run that has
+/// not ended after that many seconds is killed (`timedOut`), so a test that would hang fails.
+func runProcess(_ executable: URL, _ arguments: [String], timeout: Double? = nil) throws -> CLIResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -30,9 +35,14 @@ func runProcess(_ executable: URL, _ arguments: [String]) throws -> CLIResult {
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    let pid = process.processIdentifier
+    let killer = DispatchWorkItem { kill(pid, SIGKILL) }
+    if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer) }
     let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return CLIResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    killer.cancel()
+    return CLIResult(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self),
+                     timedOut: process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL)
 }
 
 func makeTemporaryDirectory() -> URL {
