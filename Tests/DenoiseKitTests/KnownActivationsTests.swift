@@ -4,7 +4,7 @@ import Testing
 
 /// The activations solved while fitting a recording (`Denoiser.fitBeginning`) are the ones its
 /// cleaning would solve: taken instead, the output is the same; they are really taken (wrong ones
-/// change the output), and only where the stream sees what the fit saw.
+/// change the output), and only from the same solve and where the stream sees what the fit saw.
 @Suite struct KnownActivationsTests {
     static let rate = DenoiserTests.rate, hop = DenoiserTests.stft.hop
 
@@ -42,7 +42,7 @@ import Testing
         #expect(Self.largestDifference(solved, reused) < 1e-4 * peak)
 
         // Taken as given: activations of silence make the known frames silent.
-        let silent = KnownActivations(h: Matrix(rows: known.h.rows, cols: known.frames))
+        let silent = KnownActivations(h: Matrix(rows: known.h.rows, cols: known.frames), solve: denoiser.solve)
         let muted = try Self.cleaned(Self.noisy, denoiser, known: silent)
         let lastKnownSample = known.frames * Self.hop - DenoiserTests.stft.nFFT
         #expect(muted[..<lastKnownSample].allSatisfy { $0 == 0 })
@@ -52,16 +52,24 @@ import Testing
         }
     }
 
-    /// Activations of another shape, or a stereo input (which the fit saw mixed down), are not taken.
+    /// Activations from another solve (other iterations, other atoms), or for a stereo input (which
+    /// the fit saw mixed down), are not taken.
     @Test func activationsTheStreamCannotUseAreIgnored() throws {
         let denoiser = DenoiserTests.makeDenoiser()
         let solved = try Self.cleaned(Self.noisy, denoiser, known: nil)
-        let rank = denoiser.fitBeginning(Self.noisy, isWhole: true).known.h.rows
-        let otherRank = KnownActivations(h: Matrix(rows: rank + 1, cols: 100))
-        #expect(try Self.cleaned(Self.noisy, denoiser, known: otherRank) == solved)
-
+        let rank = denoiser.solver.rank, frames = 100
+        let silent = KnownActivations(h: Matrix(rows: rank, cols: frames), solve: denoiser.solve)
+        #expect(try Self.cleaned(Self.noisy, denoiser, known: silent) != solved)   // taken: the control
+        let (speech, noise) = DenoiserTests.dictionaries
+        var options = denoiser.options
+        options.iterations += 1
+        let otherIterations = try Denoiser(speech: speech, noise: [noise], options: options)
+        let otherAtoms = try Denoiser(speech: speech, noise: [noise, noise], options: denoiser.options)
+        for other in [otherIterations, otherAtoms] {
+            let foreign = KnownActivations(h: Matrix(rows: other.solver.rank, cols: frames), solve: other.solve)
+            #expect(try Self.cleaned(Self.noisy, denoiser, known: foreign) == solved)
+        }
         let stereo = Self.noisy.flatMap { [$0, $0] }
-        let silent = KnownActivations(h: Matrix(rows: rank, cols: 100))
         let both = try Self.cleaned(stereo, denoiser, known: nil, channels: 2)
         #expect(try Self.cleaned(stereo, denoiser, known: silent, channels: 2) == both)
     }

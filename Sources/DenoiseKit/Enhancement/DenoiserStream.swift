@@ -174,7 +174,7 @@ public final class DenoiserStream {
     /// samples and the frames carried between blocks) is its own.
     init(_ denoiser: Denoiser, scratch: Denoiser.BlockBuffers, known: KnownActivations? = nil) {
         self.denoiser = denoiser
-        self.known = known.flatMap { $0.h.rows == denoiser.solver.rank ? $0 : nil }
+        self.known = known.flatMap { $0.solve == denoiser.solve ? $0 : nil }
         hop = denoiser.configuration.hop
         pad = denoiser.configuration.leadingPadding
         lag = denoiser.context.future

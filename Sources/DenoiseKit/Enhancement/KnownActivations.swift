@@ -6,7 +6,22 @@ import Foundation
 public struct KnownActivations: Sendable {
     /// [rank × frames]: H of the recording's frames 0 ..< frames.
     let h: Matrix
+    /// The solve they came from: a stream takes them only if its own is the same.
+    let solve: Denoiser.Solve
     public var frames: Int { h.cols }
+}
+
+extension Denoiser {
+    /// What a frame's activations depend on besides the frame: two denoisers that agree on it solve
+    /// every frame alike (the floor, the gate and the mask bases may differ).
+    struct Solve: Sendable, Equatable {
+        let atoms: Matrix, layers: Matrix, beta: Float, sparsity: Float, iterations: Int, bands: FrequencyBands?, exponent: Float
+    }
+
+    var solve: Solve {
+        Solve(atoms: solver.W, layers: solver.layers, beta: solver.divergence.beta, sparsity: solver.sparsity,
+              iterations: solver.iterations, bands: bands, exponent: exponent)
+    }
 }
 
 extension Denoiser {
@@ -21,6 +36,6 @@ extension Denoiser {
         let h = activations(stft.forward(excerpt).magnitude(exponent: exponent))
         // Frame t ends at sample (t + 1)·hop.
         let frames = isWhole && signal.count < limit ? h.cols : min(excerpt.count / stft.configuration.hop, h.cols)
-        return (speechEstimate(activations: h), KnownActivations(h: h.columns(0..<frames)))
+        return (speechEstimate(activations: h), KnownActivations(h: h.columns(0..<frames), solve: solve))
     }
 }
