@@ -49,7 +49,7 @@ import Testing
         #expect(Self.gains(gate, levels: levels, split: [3, 5, 1]) == g)
         // Quiet frames the mask kept most of (quiet speech, not a pause's residue) are left alone;
         // halfway up the share's ramp, halfway open.
-        #expect(Self.gains(gate, levels: levels, kept: -3, split: []).allSatisfy { $0 == 1 })
+        #expect(Self.gains(gate, levels: levels, kept: PauseGate.keptOpen + 1, split: []).allSatisfy { $0 == 1 })
         let half = Self.gains(gate, levels: Array(repeating: -40, count: 20), kept: (PauseGate.keptClosed + PauseGate.keptOpen) / 2, split: [])
         #expect(close(half.last!, floor + (1 - floor) * 0.5), "\(half)")
         #expect(throws: DenoiseError.self) { try PauseGate(reference: 0, nFFT: Self.nFFT, sampleRate: Self.rate) }

@@ -6,28 +6,29 @@ import Foundation
 /// The mask leaves a low residue in the pauses (noise the speech atoms explain); listeners and
 /// DNSMOS hear it as background. Each cleaned frame whose energy in 250–4000 Hz is more than
 /// 24 dB under the recording's loud speech (the 95th percentile of its speech estimate's frames
-/// there, measured before cleaning) and of which the mask kept less than a quarter of the energy
-/// (−6 dB) is turned down, to `floorGain` at `closedBelow` = 30 dB under and −15 dB kept. Quiet
+/// there, measured before cleaning) and of which the mask kept less than −2 dB of the energy is
+/// turned down, to `floorGain` (−30 dB) at `closedBelow` = 30 dB under and −6 dB kept. Quiet
 /// speech (a far talker 38 dB under the loud one) is kept by the mask, so the gate leaves it alone.
 /// Causal, so it costs no latency: a frame at speech level opens the gate at once (an onset is never
 /// cut), and the gate stays open `holdFrames` frames after the last such frame, then closes by
 /// `release` per frame (word endings and their decays are kept).
 ///
-/// Chosen on the real recordings and xrec (README, "Quality"): DNSMOS BAK 3.33 → 3.43 and OVRL
-/// 2.66 → 2.70 at the same SIG (by level alone 3.46 / 2.72, but a talker 38 dB under the loud one
-/// lost 6 dB); on xrec ΔSI-SDR and ΔSTOI unchanged, ΔPESQ −0.007.
+/// Chosen on the real recordings and xrec (README, "Quality"): DNSMOS BAK 3.33 → 3.48 and OVRL
+/// 2.66 → 2.73 at the same SIG (by level alone 3.46 / 2.72, but a talker 38 dB under the loud one
+/// lost 6 dB); on xrec ΔSI-SDR and ΔSTOI unchanged, ΔPESQ −0.01. In low-SNR recordings (the air
+/// conditioners) the pauses' residue is within 30 dB of the speech and the gate hardly acts.
 public struct PauseGate: Sendable, Equatable {
     /// How far (dB) below the loud speech a frame is turned down to `floorGain`, and over how many
     /// dB above that the gate opens fully.
     public static let closedBelow: Float = 30, ramp: Float = 6
-    public static let floorGain: Float = 0.1
+    public static let floorGain: Float = 0.03
     static let holdFrames = 6
     static let release: Float = 0.7
     static let band = 250.0..<4000.0
     /// Share of a frame's energy (dB) the mask keeps at or under which it may be turned down, and from
     /// which it is left alone whatever its level: quiet speech (a far talker, an aside) is kept by the
     /// mask and so by the gate; the residue of a pause is what the mask mostly took away.
-    public static let keptClosed: Float = -15, keptOpen: Float = -6
+    public static let keptClosed: Float = -6, keptOpen: Float = -2
     static let referenceQuantile = 0.95
 
     /// Energy (Σ of squared magnitudes over the band's bins) of a frame of loud speech.
