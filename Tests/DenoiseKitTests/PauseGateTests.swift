@@ -52,6 +52,10 @@ import Testing
         #expect(Self.gains(gate, levels: levels, kept: PauseGate.keptOpen + 1, split: []).allSatisfy { $0 == 1 })
         let half = Self.gains(gate, levels: Array(repeating: -40, count: 20), kept: (PauseGate.keptClosed + PauseGate.keptOpen) / 2, split: [])
         #expect(close(half.last!, floor + (1 - floor) * 0.5), "\(half)")
+        // A low-SNR pause: the mask took only 8 dB of the residue (the speech atoms explain the
+        // noise in its loudest bins), yet the frame is far under the speech: closed to the floor.
+        let lowSNRPause = Self.gains(gate, levels: Array(repeating: -40, count: 60), kept: -8, split: [])
+        #expect(close(lowSNRPause.last!, floor) && floor <= 0.03, "\(lowSNRPause)")
         #expect(throws: DenoiseError.self) { try PauseGate(reference: 0, nFFT: Self.nFFT, sampleRate: Self.rate) }
     }
 
