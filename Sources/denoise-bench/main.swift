@@ -126,6 +126,29 @@ row("run, setting R, \(minutes)-minute file, whole process", String(format: "RTF
 let d = timedRun(["run", tenMinutes, "-o", out, "-q"])
 row("run, defaults, \(minutes)-minute file, whole process", String(format: "RTF %.4f (%.0f× real time), %.1f s, %.0f MB", d.seconds / Double(60 * minutes), Double(60 * minutes) / d.seconds, d.seconds, d.peakMB))
 
+// A batch of short files (the issue's case: 64 files of 10 s, one process), with the defaults and
+// with the plain general model, whose ratio is what fitting each file costs.
+do {
+    let count = quick ? 16 : 64
+    let folder = work.appendingPathComponent("batch").path, cleaned = work.appendingPathComponent("batch-out").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let first = folder + "/clip-0.wav"
+    try makeAudio(seconds: 10, path: first)
+    for i in 1..<count { try FileManager.default.copyItem(atPath: first, toPath: folder + "/clip-\(i).wav") }
+    func batch(_ flags: [String]) -> Double {
+        try? FileManager.default.removeItem(atPath: cleaned)
+        return timedRun(["run", folder, "-o", cleaned, "-q"] + flags).seconds
+    }
+    let plain = batch(["--noise", "general", "--no-adapt", "--no-steady-floor", "--no-pause-gate", "--bandwidth", "full"])
+    let defaults = batch([])
+    row("run, batch of \(count) 10 s files, plain general model", String(format: "%.2f s", plain))
+    row("run, batch of \(count) 10 s files, defaults", String(format: "%.2f s (%.1f× the plain model)", defaults, defaults / plain))
+    try? FileManager.default.removeItem(atPath: folder)
+    try? FileManager.default.removeItem(atPath: cleaned)
+} catch {
+    print("batch benchmark failed: \(error)")
+}
+
 // The same at 48 kHz: the model's band plus the band above it (resampling and the upper band's suppressor).
 let fullBand = work.appendingPathComponent("speech-\(minutes)min-48k.wav").path
 try makeAudio(seconds: 60 * minutes, path: fullBand, rate: 48000)

@@ -297,19 +297,32 @@ private struct Trainer {
         applyWUpdate()
     }
 
-    /// numW and denW: the workers' partial sums added (for β = 1, denW is 1·Hᵀ).
+    /// numW and denW of the learned columns: the workers' partial sums added, in place (for β = 1,
+    /// denW is 1·Hᵀ). The fixed columns' entries are never read.
     private mutating func sumWorkerParts() {
-        let (rank, bins, div, workers) = (self.rank, self.bins, self.div, self.workers)
-        numW = workers[0].numW
-        for worker in workers.dropFirst() { for i in numW.storage.indices { numW.storage[i] += worker.numW.storage[i] } }
+        let (rank, bins, fixed, div, workers) = (self.rank, self.bins, self.fixed, self.div, self.workers)
+        let learned = (fixed * bins)..<(rank * bins)
+        func add(_ parts: KeyPath<Worker, Matrix>, into total: inout Matrix) {
+            total.storage.withUnsafeMutableBufferPointer { t in
+                workers[0][keyPath: parts].storage.withUnsafeBufferPointer { w in
+                    (t.baseAddress! + learned.lowerBound).update(from: w.baseAddress! + learned.lowerBound, count: learned.count)
+                }
+                for worker in workers.dropFirst() {
+                    worker[keyPath: parts].storage.withUnsafeBufferPointer { w in for i in learned { t[i] += w[i] } }
+                }
+            }
+        }
+        add(\.numW, into: &numW)
         if div.needsPositivePart {
-            denW = workers[0].denW
-            for worker in workers.dropFirst() { for i in denW.storage.indices { denW.storage[i] += worker.denW.storage[i] } }
+            add(\.denW, into: &denW)
         } else {
             // β = 1: 1·Hᵀ is the row sums of H, the same for every bin (filled per column, bins × rank).
-            let sums = rowSums(H)
+            var sums = [Float](repeating: 0, count: rank)
+            H.storage.withUnsafeBufferPointer { h in
+                for t in 0..<frames { for k in fixed..<rank { sums[k] += h[k + t * rank] } }
+            }
             denW.storage.withUnsafeMutableBufferPointer { d in
-                for k in 0..<rank { (d.baseAddress! + k * bins).update(repeating: sums[k], count: bins) }
+                for k in fixed..<rank { (d.baseAddress! + k * bins).update(repeating: sums[k], count: bins) }
             }
         }
     }
