@@ -23,8 +23,19 @@ extension Run {
                 state.finished(record, at: i, name: items[i].relative, logError: logError)
             }
         }
+        // By default a batch of several files cleans one per core, each on one core: the per-file fit
+        // (its pauses, its factorization, its floor) is mostly serial, so files side by side use the
+        // cores better than each file's solve split between them (64 xrec files of 10 s on 2 cores: 11.1 → 8.1 s).
+        let workers = max(min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, items.count), 1)
+        var shared = first
+        if jobs == nil, workers > 1 {
+            var options = first.options
+            options.threads = 1
+            try reportingErrors { shared = try Denoiser(speech: first.speech, noise: first.noise, options: options) }
+        }
         // One model for every worker: each file's streams carry their own working memory.
-        DispatchQueue.concurrentPerform(iterations: max(min(jobs, items.count), 1)) { _ in work(first) }
+        let model = shared
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in work(model) }
         Console.endProgress()
         let records = state.records.compactMap { $0 }
         if report {
@@ -35,7 +46,7 @@ extension Run {
         }
         if verbose {
             let skipped = records.filter { $0.status == .skipped }.count
-            Console.info("cleaned \(records.count - state.failures - skipped) of \(items.count) files into \(output)\(skipped > 0 ? " (\(skipped) already there)" : "") in \(formatSeconds(Date().timeIntervalSince(start)))")
+            Console.info("cleaned \(records.count - state.failures - skipped) of \(items.count) files into \(output)\(skipped > 0 ? " (\(skipped) already there)" : "") in \(formatSeconds(Date().timeIntervalSince(start))), \(workers) at a time")
         }
         if state.failures + state.unreached > 0 { throw ExitCode.failure }
     }

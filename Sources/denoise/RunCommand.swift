@@ -94,8 +94,8 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("channels"), parsing: .unconditional, help: "Channels of a raw input stream.")
     var streamChannels = 1
 
-    @Option(name: .shortAndLong, parsing: .unconditional, help: "Files cleaned at the same time in a batch.")
-    var jobs = 1
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Files cleaned at the same time in a batch (default: one per core for a batch of several files).")
+    var jobs: Int?
 
     @Flag(help: "Allow the output to replace the input file (written safely, renamed into place).")
     var overwrite = false
@@ -125,7 +125,7 @@ struct Run: ParsableCommand {
     var quiet = false
 
     var options: DenoiserOptions {
-        var options = solve.denoiser(jobs: jobs, gainFloor: gainFloor, gainExponent: gainExponent)
+        var options = solve.denoiser(jobs: jobs ?? 1, gainFloor: gainFloor, gainExponent: gainExponent)
         if case .hz(let hz) = bandwidth { options.bandwidth = hz }
         return options
     }
@@ -143,7 +143,7 @@ struct Run: ParsableCommand {
         if !(1...AudioFile.maxChannels).contains(streamChannels) {
             throw ValidationError("channels must be between 1 and \(AudioFile.maxChannels) (got \(streamChannels))")
         }
-        if jobs < 1 || jobs > 64 { throw ValidationError("jobs must be between 1 and 64 (got \(jobs))") }
+        if let jobs, jobs < 1 || jobs > 64 { throw ValidationError("jobs must be between 1 and 64 (got \(jobs))") }
         if output == "-", inputs.count > 1 { throw ValidationError("several inputs need a folder as the output, not standard output") }
         if noiseOutput == "-" { throw ValidationError("--noise-output must be a file") }
         if noise.contains("auto") {

@@ -180,16 +180,25 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         }
         let bad = dir.appendingPathComponent("bad.wav").path
         try "not audio".write(toFile: bad, atomically: true, encoding: .utf8)
-        for (name, jobs) in [("one", "1"), ("two", "2")] {
+        for (name, jobs) in [("one", ["--jobs", "1"]), ("two", ["--jobs", "2"]), ("default", ["-v"])] {
             try FileManager.default.createDirectory(at: dir.appendingPathComponent(name), withIntermediateDirectories: false)
-            let r = try denoise(["run"] + inputs + [bad, "-o", dir.appendingPathComponent(name).path, "--jobs", jobs, "-q"])
-            #expect(r.status == 1 && r.stderr.hasPrefix("denoise: error: cannot read '\(bad)'"), "\(r.stderr)")
+            let r = try denoise(["run"] + inputs + [bad, "-o", dir.appendingPathComponent(name).path] + jobs + (jobs == ["-v"] ? [] : ["-q"]))
+            // Verbose, each file's summary comes before or after the error line.
+            #expect(r.status == 1 && r.stderr.contains("denoise: error: cannot read '\(bad)'"), "\(r.stderr)")
+            if name != "default" { #expect(r.stderr.hasPrefix("denoise: error:"), "\(r.stderr)") }
+            if name == "default" {
+                // Unset, a batch cleans one file per core (here 5 files).
+                let workers = min(ProcessInfo.processInfo.activeProcessorCount, 5)
+                #expect(r.stderr.contains("cleaned 4 of 5 files") && r.stderr.contains(", \(workers) at a time"), "\(r.stderr)")
+            }
         }
         for k in 0..<4 {
             let a = try AudioFile.read(dir.appendingPathComponent("one/in\(k).wav").path).0.channels[0]
-            let b = try AudioFile.read(dir.appendingPathComponent("two/in\(k).wav").path).0.channels[0]
-            #expect(a.count == b.count)
-            #expect(zip(a, b).map { abs($0 - $1) }.max()! < 1e-5)
+            for name in ["two", "default"] {
+                let b = try AudioFile.read(dir.appendingPathComponent("\(name)/in\(k).wav").path).0.channels[0]
+                #expect(a.count == b.count)
+                #expect(zip(a, b).map { abs($0 - $1) }.max()! < 1e-5)
+            }
         }
     }
 
