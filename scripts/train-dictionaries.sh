@@ -9,6 +9,8 @@
 #   SPEECH=Dictionaries/speech.safetensors      reuse a speech dictionary (the noise exclusion does not
 #                                                touch it) instead of training one
 #   SPEECH_RANK=K                               the speech dictionary's rank (64; experiments)
+#   GENERAL_MIXTURES=N, GENERAL_SEED=S          the general model's training mixtures (150) and their
+#                                                seed (0; experiments: the learning curve on xrec)
 #   GENERAL_ONLY=1                              only the general noise model, no per-type ones
 #   ALL_TYPES=1                                 also the retired types (to measure them again on xrec)
 #   EXTRA_NOISE=DIR                             the general model also learns DIR/<type>/ (scripts/fetch-extra-noise.sh;
@@ -86,7 +88,8 @@ fi
 if [ -z "${TYPES_ONLY:-}" ]; then
 train train-noise $general -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
 "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise.safetensors" \
-    --speech "$corpus/speech/train" --noise $general -o "$out/noise.safetensors" $context --mixtures 150 --iterations 60 $layers --layer-steps 200 $mask_flags
+    --speech "$corpus/speech/train" --noise $general -o "$out/noise.safetensors" $context --mixtures "${GENERAL_MIXTURES:-150}" --seed "${GENERAL_SEED:-0}" \
+    --iterations 60 $layers --layer-steps 200 $mask_flags
 fi
 
 # One dictionary per noise type, each with mask bases and solve layers from 60 mixtures (frame-only
