@@ -59,6 +59,9 @@ struct TrainDiscriminative: ParsableCommand {
     @Option(help: "Comma-separated SNRs in dB the mixtures are made at.")
     var snrs = NumberList([-5, 0, 5, 10])
 
+    @Option(parsing: .unconditional, help: "Noise recordings summed in each mixture, each from another noise folder, the later ones 0-12 dB quieter.")
+    var noiseSources = 1
+
     @Option(parsing: .unconditional, help: "Update iterations on the bases.")
     var iterations = 40
 
@@ -163,7 +166,7 @@ struct TrainDiscriminative: ParsableCommand {
     }
 
     func options(_ snrs: [Float]) -> DiscriminativeOptions {
-        DiscriminativeOptions(mixtures: mixtures, seconds: seconds, snrs: snrs, iterations: iterations,
+        DiscriminativeOptions(mixtures: mixtures, seconds: seconds, snrs: snrs, noiseSources: noiseSources, iterations: iterations,
                               run: DenoiserOptions(iterations: runIterations, maskPower: maskPower ?? DenoiserOptions().maskPower,
                                                    sparsity: runSparsity, bands: runBands),
                               context: MaskContext(past: contextPast, future: contextFuture),

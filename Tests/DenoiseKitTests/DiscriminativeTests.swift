@@ -22,6 +22,36 @@ import Testing
         }
     }
 
+    @Test func severalNoiseSourcesAreSummedFromDistinctGroupsBelowTheFirst() {
+        let rate = Self.rate
+        let speech = [DenoiserTests.voiced(seconds: 30, seed: 5)]
+        // Two groups, one tone each: a mixture's noise holds both tones when it sums two sources.
+        let tones: [Double] = [500, 3000]
+        let groups = tones.map { [AudioTests.sine($0, rate: rate, seconds: 4, amplitude: 0.2)] }
+        func amplitude(_ x: [Float], _ f: Double) -> Double {
+            var re = 0.0, im = 0.0
+            for (j, v) in x.enumerated() { re += Double(v) * cos(2 * .pi * f * Double(j) / Double(rate)); im += Double(v) * sin(2 * .pi * f * Double(j) / Double(rate)) }
+            return 2 * (re * re + im * im).squareRoot() / Double(x.count)
+        }
+        for sources in [1, 2] {
+            let m = DiscriminativeTrainer.makeMixtures(speech: speech, noiseGroups: groups,
+                                                       options: DiscriminativeOptions(mixtures: 8, seconds: 1, noiseSources: sources, seed: 9), sampleRate: rate)
+            for (i, x) in m.enumerated() {
+                let ps = x.speech.reduce(0.0) { $0 + Double($1 * $1) }, pn = x.noise.reduce(0.0) { $0 + Double($1 * $1) }
+                #expect(abs(10 * log10(ps / pn) - Double([-5, 0, 5, 10][i % 4])) < 0.01)
+                let a = tones.map { amplitude(x.noise, $0) }
+                let (loud, quiet) = (a.max()!, a.min()!)
+                if sources == 1 {
+                    #expect(quiet < 0.01 * loud, "mixture \(i): one tone only, got \(a)")
+                } else {
+                    let below = 20 * log10(loud / quiet)
+                    #expect(below <= 12.1, "mixture \(i): the second source \(below) dB below the first")
+                }
+            }
+        }
+        #expect(throws: DenoiseError.self) { try DiscriminativeOptions(noiseSources: 0).validate() }
+    }
+
     @Test func trainingLowersTheMaskedCostAndHelpsOnUnseenMixtures() throws {
         let (speech, noise) = DenoiserTests.dictionaries
         let options = DiscriminativeOptions(iterations: 30, run: DenoiserOptions(iterations: 60))

@@ -8,6 +8,9 @@ public struct DiscriminativeOptions: Sendable {
     public var seconds: Double
     /// Speech-to-noise ratios the mixtures are made at, used in turn.
     public var snrs: [Float]
+    /// Noise recordings summed in each mixture, each from another group (real backgrounds are
+    /// rarely one source); each after the first at a random 0 to 12 dB below the ones before it.
+    public var noiseSources: Int
     /// Multiplicative-update iterations on the bases.
     public var iterations: Int
     /// The run-time settings the bases will be used with (H is solved exactly as at run time),
@@ -27,7 +30,7 @@ public struct DiscriminativeOptions: Sendable {
     public var layerRate: Float
     public var seed: UInt64
 
-    public init(mixtures: Int = 60, seconds: Double = 6, snrs: [Float] = [-5, 0, 5, 10], iterations: Int = 40,
+    public init(mixtures: Int = 60, seconds: Double = 6, snrs: [Float] = [-5, 0, 5, 10], noiseSources: Int = 1, iterations: Int = 40,
                 run: DenoiserOptions = DenoiserOptions(), context: MaskContext = MaskContext(),
                 maskBeta: Float = 1, layers: Int = 0, layerSteps: Int = 60, layerRate: Float = 0.02, seed: UInt64 = 0) {
         self.context = context
@@ -38,6 +41,7 @@ public struct DiscriminativeOptions: Sendable {
         self.mixtures = mixtures
         self.seconds = seconds
         self.snrs = snrs
+        self.noiseSources = noiseSources
         self.iterations = iterations
         self.run = run
         self.seed = seed
@@ -45,6 +49,7 @@ public struct DiscriminativeOptions: Sendable {
 
     public func validate() throws(DenoiseError) {
         try Self.validateMixtures(mixtures: mixtures, seconds: seconds, levels: snrs, levelName: "SNR", iterations: iterations)
+        guard (1...8).contains(noiseSources) else { throw .invalidParameter("noise sources per mixture must be 1 to 8 (got \(noiseSources))") }
         guard (0...MaskContext.limit).contains(context.past), (0...MaskContext.limit).contains(context.future) else {
             throw .invalidParameter("mask context must be 0 to \(MaskContext.limit) frames each way (got \(context.past) past, \(context.future) future)")
         }
@@ -84,8 +89,9 @@ public enum DiscriminativeTrainer {
         public var noise: [Float]
     }
 
-    /// Makes `options.mixtures` mixtures: a random excerpt of a random speech file plus a random
-    /// excerpt of noise, drawn from a random noise group (each group weighs the same), scaled to the
+    /// Makes `options.mixtures` mixtures: a random excerpt of a random speech file plus random
+    /// excerpts of noise, each drawn from a random noise group (each group weighs the same; with
+    /// several sources per mixture, distinct groups while there are enough), the sum scaled to the
     /// SNRs in turn.
     public static func makeMixtures(speech: [[Float]], noiseGroups: [[[Float]]], options: DiscriminativeOptions,
                                     sampleRate: Int) -> [Mixture] {
@@ -96,15 +102,29 @@ public enum DiscriminativeTrainer {
             let start = Int(rng.next() % UInt64(x.count - length + 1))
             return Array(x[start..<(start + length)])
         }
+        func power(_ x: [Float]) -> Double { x.reduce(0.0) { $0 + Double($1 * $1) } }
         var out: [Mixture] = []
         for i in 0..<options.mixtures {
             let s = excerpt(speech[Int(rng.next() % UInt64(speech.count))])
-            let group = noiseGroups[Int(rng.next() % UInt64(noiseGroups.count))]
-            let source = excerpt(group[Int(rng.next() % UInt64(group.count))])
-            // Loop short noise to the speech's length.
             var n = [Float](repeating: 0, count: s.count)
-            for j in 0..<s.count { n[j] = source[j % source.count] }
-            let ps = s.reduce(0.0) { $0 + Double($1 * $1) }, pn = n.reduce(0.0) { $0 + Double($1 * $1) }
+            var used: [Int] = []
+            for k in 0..<options.noiseSources {
+                var g = Int(rng.next() % UInt64(noiseGroups.count))
+                while used.contains(g), used.count < noiseGroups.count { g = (g + 1) % noiseGroups.count }
+                used.append(g)
+                let group = noiseGroups[g]
+                let source = excerpt(group[Int(rng.next() % UInt64(group.count))])
+                // Loop short noise to the speech's length; later sources sit 0-12 dB below the noise so far.
+                var looped = [Float](repeating: 0, count: s.count)
+                for j in 0..<s.count { looped[j] = source[j % source.count] }
+                var gain: Float = 1
+                if k > 0 {
+                    let below = Double(rng.next() % 1201) / 100, pl = power(looped)
+                    gain = pl > 0 ? Float((power(n) / pl / pow(10, below / 10)).squareRoot()) : 0
+                }
+                for j in 0..<s.count { n[j] += gain * looped[j] }
+            }
+            let ps = power(s), pn = power(n)
             let snr = Double(options.snrs[i % options.snrs.count])
             let gain = pn > 0 ? Float((ps / pn / pow(10, snr / 10)).squareRoot()) : 0
             out.append(Mixture(speech: s, noise: n.map { $0 * gain }))
