@@ -59,7 +59,7 @@ struct TrainDiscriminative: ParsableCommand {
     @Option(help: "Comma-separated SNRs in dB the mixtures are made at.")
     var snrs = NumberList([-5, 0, 5, 10])
 
-    @Option(parsing: .unconditional, help: "Noise recordings summed in each mixture, each from another noise folder, the later ones 0-12 dB quieter.")
+    @Option(parsing: .unconditional, help: "Noise recordings summed in each mixture, each from another --noise argument, each later one 0-12 dB under the ones before it.")
     var noiseSources = 1
 
     @Option(parsing: .unconditional, help: "Update iterations on the bases.")
