@@ -117,12 +117,12 @@ public enum DiscriminativeTrainer {
                 // Loop short noise to the speech's length; later sources sit 0-12 dB below the noise so far.
                 var looped = [Float](repeating: 0, count: s.count)
                 for j in 0..<s.count { looped[j] = source[j % source.count] }
-                var gain: Float = 1
+                var level: Float = 1
                 if k > 0 {
                     let below = Double(rng.next() % 1201) / 100, pl = power(looped)
-                    gain = pl > 0 ? Float((power(n) / pl / pow(10, below / 10)).squareRoot()) : 0
+                    level = pl > 0 ? Float((power(n) / pl / pow(10, below / 10)).squareRoot()) : 0
                 }
-                for j in 0..<s.count { n[j] += gain * looped[j] }
+                for j in 0..<s.count { n[j] += level * looped[j] }
             }
             let ps = power(s), pn = power(n)
             let snr = Double(options.snrs[i % options.snrs.count])
