@@ -95,6 +95,9 @@ struct TrainDiscriminative: ParsableCommand {
     @Option(parsing: .unconditional, help: "Step size of the solve layers' training (Adam on their logarithms).")
     var layerRate = DiscriminativeOptions().layerRate
 
+    @Option(parsing: .unconditional, help: "Pull of the solve layers' atoms back toward the dictionaries' (decoupled weight decay on their logarithms; 0: none).")
+    var layerDecay = DiscriminativeOptions().layerDecay
+
     @Option(parsing: .unconditional, help: "Seed of the mixture draw.")
     var seed: UInt64 = 0
 
@@ -170,7 +173,7 @@ struct TrainDiscriminative: ParsableCommand {
                               run: DenoiserOptions(iterations: runIterations, maskPower: maskPower ?? DenoiserOptions().maskPower,
                                                    sparsity: runSparsity, bands: runBands),
                               context: MaskContext(past: contextPast, future: contextFuture),
-                              maskBeta: maskBeta, layers: solveLayers, layerSteps: layerSteps, layerRate: layerRate, seed: seed)
+                              maskBeta: maskBeta, layers: solveLayers, layerSteps: layerSteps, layerRate: layerRate, layerDecay: layerDecay, seed: seed)
     }
 
     func run() throws {

@@ -72,6 +72,24 @@ import Testing
         }
         for x in adam.values[0].storage { #expect(abs(x - 1) < 0.05, "\(x)") }
     }
+
+    /// Decay pulls the logarithms back toward where they started: on a bowl whose minimum is at
+    /// log w = 2, from log w = 0, plain Adam reaches the minimum and decay 1 stops near log w = 1
+    /// (where the pull, rate × decay × log w, matches Adam's step of about `rate`).
+    @Test func logAdamDecayHoldsTheValuesNearTheirStart() {
+        func descend(decay: Float) -> Float {
+            var adam = LogAdam([Matrix(rows: 1, cols: 1, storage: [1])], rate: 0.05, decay: decay)
+            for _ in 0..<600 {
+                let w = adam.values[0].storage[0]
+                _ = adam.proposal([Matrix(rows: 1, cols: 1, storage: [2 * (log(w) - 2) / w])])
+                adam.accept()
+            }
+            return log(adam.values[0].storage[0])
+        }
+        #expect(abs(descend(decay: 0) - 2) < 0.05)
+        let held = descend(decay: 1)
+        #expect(held > 0.7 && held < 1.3, "\(held)")
+    }
 }
 
 /// The mask training's cost and its gradient with respect to the activations (what the layers are

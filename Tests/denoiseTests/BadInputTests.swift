@@ -238,6 +238,8 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
          "mask beta must be in [0, 2] (got 3.0) (see 'denoise train-discriminative --help')"),
         (["train-discriminative", "--speech-dict", "s", "--noise-dict", "n", "--speech", "a", "--noise", "b", "-o", "c", "--layer-rate", "0"],
          "layer rate must be in (0, 1] (got 0.0) (see 'denoise train-discriminative --help')"),
+        (["train-discriminative", "--speech-dict", "s", "--noise-dict", "n", "--speech", "a", "--noise", "b", "-o", "c", "--layer-decay", "-1"],
+         "layer decay must be non-negative and below 1 / layer rate (got -1.0) (see 'denoise train-discriminative --help')"),
         (["frobnicate"], "Unexpected argument 'frobnicate' (see 'denoise --help')"),
     ])
     func invalidOptionsAreOneLineUsageErrors(arguments: [String], message: String) throws {

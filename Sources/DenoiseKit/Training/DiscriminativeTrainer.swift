@@ -28,16 +28,20 @@ public struct DiscriminativeOptions: Sendable {
     public var layerSteps: Int
     /// Adam's step on the logarithms of the layers' atoms.
     public var layerRate: Float
+    /// Decay of the layers' atoms toward the dictionaries' (decoupled, on their logarithms: each step
+    /// takes `layerRate × layerDecay` of the distance back; 0: none).
+    public var layerDecay: Float
     public var seed: UInt64
 
     public init(mixtures: Int = 60, seconds: Double = 6, snrs: [Float] = [-5, 0, 5, 10], noiseSources: Int = 1, iterations: Int = 40,
                 run: DenoiserOptions = DenoiserOptions(), context: MaskContext = MaskContext(),
-                maskBeta: Float = 1, layers: Int = 0, layerSteps: Int = 60, layerRate: Float = 0.02, seed: UInt64 = 0) {
+                maskBeta: Float = 1, layers: Int = 0, layerSteps: Int = 60, layerRate: Float = 0.02, layerDecay: Float = 0, seed: UInt64 = 0) {
         self.context = context
         self.maskBeta = maskBeta
         self.layers = layers
         self.layerSteps = layerSteps
         self.layerRate = layerRate
+        self.layerDecay = layerDecay
         self.mixtures = mixtures
         self.seconds = seconds
         self.snrs = snrs
@@ -61,6 +65,9 @@ public struct DiscriminativeOptions: Sendable {
         }
         guard layerSteps >= 0 else { throw .invalidParameter("layer steps must be non-negative (got \(layerSteps))") }
         guard layerRate > 0, layerRate <= 1 else { throw .invalidParameter("layer rate must be in (0, 1] (got \(layerRate))") }
+        guard layerDecay >= 0, layerRate * layerDecay < 1 else {
+            throw .invalidParameter("layer decay must be non-negative and below 1 / layer rate (got \(layerDecay))")
+        }
         try run.validate()
     }
 }
@@ -216,6 +223,7 @@ public enum DiscriminativeTrainer {
         result.extraMetadata["mask_power"] = String(options.run.maskPower)
         if options.maskBeta != 1 { result.extraMetadata["mask_beta"] = String(options.maskBeta) }
         if layers != nil { result.extraMetadata["solve_layer_steps"] = String(options.layerSteps) }
+        if layers != nil, options.layerDecay > 0 { result.extraMetadata["solve_layer_decay"] = String(options.layerDecay) }
         return result
     }
 }
@@ -287,7 +295,7 @@ struct MaskBasisTraining {
     mutating func trainLayers(_ start: UnfoldedLayers, options: DiscriminativeOptions,
                               progress: (_ step: Int, _ cost: Double) -> Void) -> UnfoldedLayers {
         var unfolded = start
-        var adam = LogAdam(unfolded.atoms, rate: options.layerRate)
+        var adam = LogAdam(unfolded.atoms, rate: options.layerRate, decay: options.layerDecay)
         for i in 0..<options.layerSteps {
             let (gs, gn) = state.activationGradients(ws, hs, wn, hn, productsCurrent: current)
             current = true
