@@ -12,5 +12,6 @@ run="$here/.build/release/denoise run {in} -o {out}"
 "$py" ../shared/eval/score_real.py ../shared/corpus/real/catalog.tsv noisy \
     "defaults=cmd:$run" "no-pause-gate=cmd:$run --no-pause-gate" "no-steady-floor=cmd:$run --no-steady-floor --no-pause-gate" \
     "no-adapt=cmd:$run --no-adapt --no-steady-floor --no-pause-gate" "plain-general=cmd:$run --noise general --no-adapt --no-steady-floor --no-pause-gate" \
+    "stream=cmd:$here/.build/release/denoise run {in} -o - > {out}" \
     "rnnoise=cmd:$py $here/scripts/peer.py rnnoise {in} {out}" "deepfilternet3=cmd:$py $here/scripts/peer.py deepfilternet3 {in} {out}" \
     "$@" --match-length --out-dir "${OUT_DIR:-/tmp/denoise-real}"

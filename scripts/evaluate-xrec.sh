@@ -18,6 +18,7 @@ if [ ! -f "$dicts/noise.safetensors" ]; then
   EXCLUDE=../shared/corpus/xrec/exclude.txt SPEECH=${SPEECH:-Dictionaries/speech.safetensors} scripts/train-dictionaries.sh "$dicts"
 fi
 run="DENOISE_DICTIONARIES=$dicts .build/release/denoise run {in} -o {out}"
+stream="DENOISE_DICTIONARIES=$dicts .build/release/denoise run {in} -o - > {out}"   # cleaned as a stream (output '-')
 if [ -n "${LOWPASSED:-}" ]; then
   lowpassed=${LOWPASSED_DIR:-/tmp/denoise-xrec-lowpassed}
   [ -f "$lowpassed/manifest.csv" ] || "$py" scripts/make-lowpassed-set.py "$set_dir" "$lowpassed"
@@ -26,7 +27,8 @@ if [ -n "${LOWPASSED:-}" ]; then
            "cmd:$run --noise general --no-steady-floor" "cmd:$run --noise general --no-steady-floor --bandwidth full")
 else
   methods=("cmd:$run --noise general --no-adapt --no-steady-floor --no-pause-gate" "cmd:$run --noise general --no-steady-floor --no-pause-gate"
-           "cmd:$run --noise general --no-pause-gate" "cmd:$run --noise general" "cmd:$run --noise general --noise-sample $(realpath "$set_dir")/{noise_ref}")
+           "cmd:$run --noise general --no-pause-gate" "cmd:$run --noise general" "cmd:$run --noise general --noise-sample $(realpath "$set_dir")/{noise_ref}"
+           "cmd:$stream")
   if [ -z "${GENERAL_ONLY:-}" ]; then
     methods=("cmd:$run --noise auto" "${methods[@]}" "cmd:$run --noise {noise_type}")
   fi

@@ -60,19 +60,20 @@ struct Run: ParsableCommand {
                                valueName: "auto|full|Hz"))
     var bandwidth = BandwidthChoice.auto
 
-    @Flag(inversion: .prefixedNo, help: "Count the steady floor of the speech estimate (the steady noise the speech atoms explain) as noise (default for files; streams cannot be read ahead).")
+    @Flag(inversion: .prefixedNo, help: "Count the steady floor of the speech estimate (the steady noise the speech atoms explain) as noise (default; files measure it on their beginning, streams track it as they go).")
     var steadyFloor: Bool?
 
-    /// Whether files get their steady floor: by default (xrec: ΔSI-SDR +4.10 → +4.96, ΔPESQ +0.21 →
-    /// +0.26; real recordings: DNSMOS BAK 2.96 → 3.17 at equal SIG), unless --no-steady-floor.
-    var steadyFloors: Bool { steadyFloor ?? !isStream }
+    /// Whether the steady floor is counted: by default (files, xrec: ΔSI-SDR +4.10 → +4.96, ΔPESQ
+    /// +0.21 → +0.26; real recordings: DNSMOS BAK 2.96 → 3.17 at equal SIG; streams: README), unless
+    /// --no-steady-floor.
+    var steadyFloors: Bool { steadyFloor ?? true }
 
-    @Flag(inversion: .prefixedNo, help: "Turn the cleaned pauses further down (frames far below the recording's loud speech of which the mask kept little; default for files; streams cannot be read ahead).")
+    @Flag(inversion: .prefixedNo, help: "Turn the cleaned pauses further down (frames far below the recording's loud speech of which the mask kept little; default; streams follow the loud speech's level as they go).")
     var pauseGate: Bool?
 
-    /// Whether files get the pause gate: by default (real recordings: DNSMOS BAK 3.33 → 3.43, OVRL
-    /// 2.66 → 2.70; xrec unchanged but ΔPESQ −0.007), unless --no-pause-gate.
-    var pauseGates: Bool { pauseGate ?? !isStream }
+    /// Whether the pauses are gated: by default (files, real recordings: DNSMOS BAK 3.33 → 3.43,
+    /// OVRL 2.66 → 2.70; xrec unchanged but ΔPESQ −0.007; streams: README), unless --no-pause-gate.
+    var pauseGates: Bool { pauseGate ?? true }
 
     @OptionGroup(title: "Solve") var solve: SolveOptions
 
@@ -151,8 +152,6 @@ struct Run: ParsableCommand {
             if isStream { throw ValidationError("--noise auto needs files, not streams: it reads the beginning of each before cleaning it") }
         }
         if adapt == true, isStream { throw ValidationError("--adapt needs files, not streams: it learns from the recording before cleaning it") }
-        if steadyFloor == true, isStream { throw ValidationError("--steady-floor needs files, not streams: it measures the recording before cleaning it") }
-        if pauseGate == true, isStream { throw ValidationError("--pause-gate needs files, not streams: it measures the recording before cleaning it") }
         if !isBatch {
             if skipExisting || shard != nil || report { throw ValidationError("--skip-existing, --shard and --report are for batches (several inputs, a folder, or --files-from)") }
         } else if plot != nil {
@@ -231,8 +230,8 @@ struct Run: ParsableCommand {
                start: Date, showProgress: Bool = true) throws -> FileOutcome {
         if AudioFile.isStream(input) {
             // A named pipe in a batch: cleaned as it arrives, with the general model (no read-ahead).
-            if adapt == true || steadyFloor == true || pauseGate == true {
-                throw DenoiseError.unreadableInput(path: input, reason: "--adapt, --steady-floor and --pause-gate need a file, not a pipe or device")
+            if adapt == true {
+                throw DenoiseError.unreadableInput(path: input, reason: "--adapt needs a file, not a pipe or device")
             }
             let seconds = try cleanStream(input, to: output, noiseTo: noiseOutput, with: given, start: start)
             return FileOutcome(duration: seconds, noise: noiseName(FileFit()), removedDB: nil, seconds: Date().timeIntervalSince(start))

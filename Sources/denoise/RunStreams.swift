@@ -7,7 +7,9 @@ extension Run {
     /// '-', a named pipe or a device as input, or '-' as output: the audio is cleaned as it arrives.
     /// Returns the seconds of audio cleaned.
     @discardableResult
-    func cleanStream(_ input: String, to output: String, noiseTo noiseOutput: String?, with denoiser: Denoiser, start: Date) throws -> Double {
+    func cleanStream(_ input: String, to output: String, noiseTo noiseOutput: String?, with given: Denoiser, start: Date) throws -> Double {
+        // Nothing can be measured beforehand: the steady floor and the pause gate follow the stream.
+        let denoiser = try given.tracking(steadyFloor: steadyFloors, pauseGate: pauseGates)
         let encoding = format.encoding
         let layout: PCMStreamFormat = encoding.map { .raw($0, sampleRate: streamRate ?? 0, channels: streamChannels) } ?? .wav
         let source: AudioSource

@@ -4,14 +4,14 @@ import Testing
 
 /// `denoise run - -o -`: standard input to standard output, as the audio arrives.
 @Suite struct StreamTests {
-    /// 3 s of tones in noise, mono at `rate`, written as a 16-bit WAV file.
-    static func noisyFile(in dir: URL, rate: Int = 16000) throws -> String {
+    /// 3 s of tones in noise (uniform, of amplitude `noise`), mono at `rate`, written as a 16-bit WAV file.
+    static func noisyFile(in dir: URL, rate: Int = 16000, noise: Float = 0.05) throws -> String {
         var rng = SeededGenerator(seed: 21)
         let x = (0..<(3 * rate)).map { i -> Float in
             let tone: Float = i % (rate / 2) < rate * 5 / 16 ? 0.3 * Float(sin(Double(i) * 1440 / Double(rate))) : 0
-            return tone + 0.05 * (2 * rng.nextUnitFloat() - 1)
+            return tone + noise * (2 * rng.nextUnitFloat() - 1)
         }
-        let path = dir.appendingPathComponent("noisy-\(rate).wav").path
+        let path = dir.appendingPathComponent("noisy-\(rate)-\(noise).wav").path
         try AudioFile.write(AudioBuffer(sampleRate: rate, mono: x), to: path, like: .wav(.s16))
         return path
     }
@@ -37,11 +37,36 @@ import Testing
     }
 
     /// File mode's samples, as 16-bit integers, with what streams use: the general model, no
-    /// adaptation, no steady floor, no pause gate, the full band (a stream cannot be read ahead).
+    /// adaptation, the full band (a stream cannot be read ahead); no steady floor and no pause gate,
+    /// which a stream tracks as it goes unless told not to (`plain`).
     static func fileModeOutput(_ input: String, in dir: URL) throws -> [Int16] {
         let out = dir.appendingPathComponent("file-mode.wav").path
         #expect(try denoise(["run", input, "-o", out, "--noise", "general", "--no-adapt", "--no-steady-floor", "--no-pause-gate", "--bandwidth", "full"]).status == 0)
         return samples(try Data(contentsOf: URL(fileURLWithPath: out)), from: 44)
+    }
+
+    /// A stream without what it tracks as it goes.
+    static let plain = ["--no-steady-floor", "--no-pause-gate"]
+
+    /// By default a stream tracks the steady floor and the pause gate (`--steady-floor` and
+    /// `--pause-gate` say the same): its output is quieter than without them, the same length,
+    /// and each can be turned off on its own. (Tones with pauses of faint hiss, 35 dB under them:
+    /// pauses the gate turns down.)
+    @Test func aStreamTracksTheFloorAndTheGateByDefault() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = try Data(contentsOf: URL(fileURLWithPath: try Self.noisyFile(in: dir, noise: 0.004)))
+        func stream(_ extra: [String]) throws -> [Int16] {
+            let (status, out, err) = try Self.piped(["run", "-", "-o", "-"] + extra, input: input)
+            #expect(status == 0 && err.isEmpty, "\(extra): \(err)")
+            return Self.samples(out, from: 44)
+        }
+        let byDefault = try stream([]), asked = try stream(["--steady-floor", "--pause-gate"])
+        let floorOnly = try stream(["--no-pause-gate"]), gateOnly = try stream(["--no-steady-floor"]), none = try stream(Self.plain)
+        #expect(byDefault == asked)
+        func energy(_ x: [Int16]) -> Double { x.reduce(0.0) { $0 + Double($1) * Double($1) } }
+        #expect(byDefault.count == none.count && energy(byDefault) < energy(floorOnly) && energy(byDefault) < energy(gateOnly))
+        #expect(energy(floorOnly) < energy(none) && energy(gateOnly) < energy(none))
     }
 
     /// Same integers as file mode, but for float rounding (products on other block sizes).
@@ -57,7 +82,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = try Self.noisyFile(in: dir)
         let expected = try Self.fileModeOutput(input, in: dir)
-        let (status, out, err) = try Self.piped(["run", "-", "-o", "-"], input: try Data(contentsOf: URL(fileURLWithPath: input)))
+        let (status, out, err) = try Self.piped(["run", "-", "-o", "-"] + Self.plain, input: try Data(contentsOf: URL(fileURLWithPath: input)))
         #expect(status == 0 && err.isEmpty, "\(err)")
         // A WAV stream: its header declares an unknown length.
         #expect(out.prefix(4) == Data("RIFF".utf8) && out[4..<8] == Data([0xFF, 0xFF, 0xFF, 0xFF]))
@@ -90,7 +115,7 @@ import Testing
         let input = try Self.noisyFile(in: dir)
         let expected = try Self.fileModeOutput(input, in: dir)
         let raw = try Data(contentsOf: URL(fileURLWithPath: input)).dropFirst(44)
-        let (status, out, err) = try Self.piped(["run", "-", "-o", "-", "--format", "s16", "--sample-rate", "16000"], input: Data(raw))
+        let (status, out, err) = try Self.piped(["run", "-", "-o", "-", "--format", "s16", "--sample-rate", "16000"] + Self.plain, input: Data(raw))
         #expect(status == 0 && err.isEmpty, "\(err)")
         Self.expectSame(Self.samples(out), expected)
         // Raw float at another rate goes through the resampler both ways and keeps the length.
@@ -147,7 +172,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = try Self.noisyFile(in: dir, rate: 48000)
         let expected = try Self.fileModeOutput(input, in: dir)
-        let (status, out, err) = try Self.piped(["run", "-", "-o", "-"], input: try Data(contentsOf: URL(fileURLWithPath: input)))
+        let (status, out, err) = try Self.piped(["run", "-", "-o", "-"] + Self.plain, input: try Data(contentsOf: URL(fileURLWithPath: input)))
         #expect(status == 0 && err.isEmpty, "\(err)")
         Self.expectSame(Self.samples(out, from: 44), expected)
     }

@@ -99,12 +99,20 @@ public final class Denoiser: Sendable {
     /// Per bin, the steady noise the speech atoms explain (`SteadyNoise`): each frame's noise
     /// estimate gets its speech estimate up to this before the mask. nil: nothing.
     public let steadyNoise: [Float]?
+    /// Streams track the steady floor as they go (`SteadyNoise.Tracker`) instead of a measured one.
+    public let tracksSteadyNoise: Bool
     /// Turns down the cleaned frames of the pauses (`PauseGate`). nil: nothing.
     public let pauseGate: PauseGate?
+    /// Per bin, how much larger the mask's speech bases are than the speech atoms (`scale`).
+    let speechScale: [Float]
 
     public init(speech: SpectralDictionary, noise: [SpectralDictionary], options: DenoiserOptions = DenoiserOptions(),
-                steadyNoise: [Float]? = nil, pauseGate: PauseGate? = nil) throws(DenoiseError) {
+                steadyNoise: [Float]? = nil, tracksSteadyNoise: Bool = false, pauseGate: PauseGate? = nil) throws(DenoiseError) {
         try options.validate()
+        if steadyNoise != nil, tracksSteadyNoise {
+            throw .invalidParameter("a steady noise floor is either measured or tracked, not both")
+        }
+        self.tracksSteadyNoise = tracksSteadyNoise
         if let steadyNoise, steadyNoise.count != speech.bins || !steadyNoise.allSatisfy({ $0 >= 0 && $0.isFinite }) {
             throw .invalidParameter("the steady noise floor needs \(speech.bins) finite non-negative values (got \(steadyNoise.count))")
         }
@@ -150,6 +158,7 @@ public final class Denoiser: Sendable {
             noiseEstimate = MaskEstimate(bases: Matrix.hstack(noise.map(\.atoms)), rows: speech.rank..<atoms.cols)
             usesMaskBases = false
         }
+        speechScale = Self.scale(of: speechEstimate.bases, against: speech.atoms)
         trainedLayers = min(layers.map { $0.cols / atoms.cols } ?? 0, options.iterations)
         self.warnings = warnings
         solver = ActivationSolver(atoms: solveAtoms, layers: layers, beta: speech.beta, sparsity: options.sparsity,

@@ -9,8 +9,8 @@ extension Denoiser {
         let re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, activations: UnsafeMutablePointer<Float>
         let magnitude: UnsafeMutablePointer<Float>, speech: UnsafeMutablePointer<Float>, noise: UnsafeMutablePointer<Float>
         let pooled: UnsafeMutablePointer<Float>?
-        /// Each masked frame's band energy before the mask (the pause gate's).
-        let gateInput: UnsafeMutablePointer<Float>
+        /// Each masked frame's band energy before the mask, and its speech estimate's (the pause gate's).
+        let gateInput: UnsafeMutablePointer<Float>, gateSpeech: UnsafeMutablePointer<Float>
         let solver: ActivationSolver.Scratch
         let fft: STFT.Buffers
         private let all: [UnsafeMutablePointer<Float>]
@@ -26,9 +26,10 @@ extension Denoiser {
             noise = zeros(bins * block)
             pooled = d.bands.map { zeros($0.count * block) }
             gateInput = zeros(block)
+            gateSpeech = zeros(block)
             solver = d.solver.makeScratch()
             fft = d.stft.makeBuffers()
-            all = [re, im, activations, magnitude, speech, noise, gateInput] + (pooled.map { [$0] } ?? [])
+            all = [re, im, activations, magnitude, speech, noise, gateInput, gateSpeech] + (pooled.map { [$0] } ?? [])
         }
 
         deinit { for p in all { p.deallocate() } }
@@ -61,28 +62,41 @@ extension Denoiser {
             // between the threads too.
             let parts = max(min(options.threads, n / 32), 1)
             let job = UnsafeSendable((ws: pws.baseAddress!, wn: pwn.baseAddress!, buffers: b))
-            @Sendable func mask(_ part: Int) {
-                let (ws, wn, b) = job.value
-                let lo = n * part / parts, hi = n * (part + 1) / parts
-                self.mask(columns: lo..<hi, speechBases: ws, noiseBases: wn, h: b.activations, s: b.speech, noise: b.noise, re: b.re, im: b.im)
+            func inParts(_ work: @escaping @Sendable (Range<Int>) -> Void) {
+                if parts > 1 {
+                    BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: parts) { work((n * $0 / parts)..<(n * ($0 + 1) / parts)) } }
+                } else {
+                    work(0..<n)
+                }
             }
-            if parts > 1 {
-                BLAS.withThreads(1) { DispatchQueue.concurrentPerform(iterations: parts) { mask($0) } }
-            } else {
-                mask(0)
+            inParts { columns in
+                let (ws, wn, b) = job.value
+                self.estimate(columns: columns, speechBases: ws, noiseBases: wn, h: b.activations, s: b.speech, noise: b.noise)
+            }
+            // What follows the stream frame by frame (a tracked floor, a tracked gate level) runs in time order.
+            if tracksSteadyNoise || pauseGate?.tracksReference == true {
+                let gateBins = pauseGate?.bins
+                for t in 0..<n {
+                    let st = b.speech + t * bins
+                    carry.steady?.add(speech: st, to: b.noise + t * bins)
+                    if let gateBins { b.gateSpeech[t] = speechBandEnergy(st, bins: gateBins) }
+                }
+            }
+            inParts { columns in
+                let b = job.value.buffers
+                self.mask(columns: columns, s: b.speech, noise: b.noise, re: b.re, im: b.im)
             }
         }}
-        pauseGate?.apply(re: re, im: im, rows: bins, frames: n, input: b.gateInput, state: &carry.gate)
+        pauseGate?.apply(re: re, im: im, rows: bins, frames: n, input: b.gateInput, speech: b.gateSpeech, state: &carry.gate)
         stft.synthesize(re: re, im: im, firstFrame: first - lag, count: n, into: y, origin: outputOrigin, buffers: b.fft)
         carry.save(re: newRe + (n - lag) * bins, im: newIm + (n - lag) * bins, h: newH + (n - history) * rank)
     }
 
-    /// Builds and applies the mask of spectra columns `columns` (frame first − future + j is column
-    /// j): S = Σ_o A_o · H[speech rows](t + o) and N likewise, where activation column j + past + o
+    /// The mask's estimates of spectra columns `columns` (frame first − future + j is column j):
+    /// S = Σ_o A_o · H[speech rows](t + o) and N likewise, where activation column j + past + o
     /// holds frame t + o (leading dimension rank).
-    private func mask(columns: Range<Int>, speechBases: UnsafePointer<Float>, noiseBases: UnsafePointer<Float>,
-                      h: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>, noise nm: UnsafeMutablePointer<Float>,
-                      re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
+    private func estimate(columns: Range<Int>, speechBases: UnsafePointer<Float>, noiseBases: UnsafePointer<Float>,
+                          h: UnsafePointer<Float>, s: UnsafeMutablePointer<Float>, noise nm: UnsafeMutablePointer<Float>) {
         let bins = stft.bins, rank = solver.rank, n = columns.count, j = columns.lowerBound
         guard n > 0 else { return }
         let s = s + j * bins, nm = nm + j * bins
@@ -95,6 +109,15 @@ extension Denoiser {
             BLAS.gemm(m: bins, n: n, k: nr.count, a: noiseBases + block * nr.count * bins, lda: bins, b: hb + nr.lowerBound,
                       ldb: rank, beta: accumulate, c: nm, ldc: bins)
         }
+    }
+
+    /// Builds and applies the mask of spectra columns `columns` from their estimates (with a measured
+    /// steady floor added to the noise estimate here).
+    private func mask(columns: Range<Int>, s: UnsafeMutablePointer<Float>, noise nm: UnsafeMutablePointer<Float>,
+                      re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>) {
+        let bins = stft.bins, n = columns.count, j = columns.lowerBound
+        guard n > 0 else { return }
+        let s = s + j * bins, nm = nm + j * bins
         if let steadyNoise {
             steadyNoise.withUnsafeBufferPointer { floor in
                 // The speech estimate up to the floor counts as noise as well (never more than S itself).
@@ -106,12 +129,15 @@ extension Denoiser {
     }
 
     /// A stream's frames from before its next block that the next block's masks still need: the
-    /// last `future` spectra and the last `past + future` activations; and the pause gate's state.
+    /// last `future` spectra and the last `past + future` activations; the pause gate's state and a
+    /// tracked steady floor's.
     struct Carry {
         var re: [Float], im: [Float], h: [Float]
         var gate = PauseGate.State()
+        var steady: SteadyNoise.Tracker?
 
-        init(bins: Int, rank: Int, context: MaskContext) {
+        init(bins: Int, rank: Int, context: MaskContext, steady: SteadyNoise.Tracker? = nil) {
+            self.steady = steady
             re = [Float](repeating: 0, count: bins * context.future)
             im = re
             h = [Float](repeating: 0, count: rank * (context.past + context.future))
@@ -131,7 +157,10 @@ extension Denoiser {
         }
     }
 
-    func makeCarry() -> Carry { Carry(bins: stft.bins, rank: solver.rank, context: context) }
+    func makeCarry() -> Carry {
+        Carry(bins: stft.bins, rank: solver.rank, context: context,
+              steady: tracksSteadyNoise ? SteadyNoise.Tracker(bins: stft.bins, frameRate: Double(sampleRate) / Double(stft.configuration.hop)) : nil)
+    }
 }
 
 /// One of the mask's two estimates: one [bins × rows.count] block of bases per context frame, oldest

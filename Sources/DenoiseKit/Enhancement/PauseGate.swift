@@ -31,8 +31,11 @@ public struct PauseGate: Sendable, Equatable {
     public static let keptClosed: Float = -6, keptOpen: Float = -2
     static let referenceQuantile = 0.95
 
-    /// Energy (Σ of squared magnitudes over the band's bins) of a frame of loud speech.
+    /// Energy (Σ of squared magnitudes over the band's bins) of a frame of loud speech; 0 when it
+    /// is tracked as the stream goes (`tracking`).
     public let reference: Float
+    /// Whether the loud speech's level is tracked from each frame's speech estimate.
+    public var tracksReference: Bool { reference == 0 }
     /// The band's STFT bins.
     let bins: Range<Int>
 
@@ -44,6 +47,20 @@ public struct PauseGate: Sendable, Equatable {
         self.reference = reference
         bins = Self.bandBins(nFFT: nFFT, sampleRate: sampleRate)
     }
+
+    private init(trackingFor nFFT: Int, sampleRate: Int) {
+        reference = 0
+        bins = Self.bandBins(nFFT: nFFT, sampleRate: sampleRate)
+    }
+
+    /// A gate for a stream, which cannot be measured beforehand: the loud speech's level is the
+    /// speech estimate's band energy followed up by `trackedRise` dB and down by `trackedFall` dB a
+    /// frame (16 ms: about its 95th percentile over the last seconds, as the file's gate takes it
+    /// over the recording), and never left more than `closedBelow` dB under a frame (after digital
+    /// silence). At a stream's start it rises to the first speech within about half a second, the
+    /// gate staying open meanwhile.
+    public static func tracking(nFFT: Int, sampleRate: Int) -> PauseGate { PauseGate(trackingFor: nFFT, sampleRate: sampleRate) }
+    static let trackedRise: Float = 1, trackedFall: Float = 0.05
 
     /// The STFT bins of `band` for an STFT of `nFFT` at `sampleRate`.
     static func bandBins(nFFT: Int, sampleRate: Int) -> Range<Int> {
@@ -57,25 +74,29 @@ public struct PauseGate: Sendable, Equatable {
     public static func measured(on speech: Matrix, denoiser: Denoiser) -> PauseGate? {
         let nFFT = denoiser.stft.nFFT, sampleRate = denoiser.sampleRate, bins = bandBins(nFFT: nFFT, sampleRate: sampleRate)
         guard speech.cols > 0 else { return nil }
-        // Mask bases have a scale of their own per bin: brought back to the dictionary's (that of the
-        // spectra) as the mask brings extra atoms to theirs.
-        let scale = Denoiser.scale(of: denoiser.speechEstimate.bases, against: denoiser.speech.atoms)
         var energies = (0..<speech.cols).map { t in
-            bins.reduce(Float(0)) { e, f in
-                let m = scale[f] > 0 ? speech.storage[t * speech.rows + f] / scale[f] : 0
-                return e + m * m
-            }
+            speech.storage.withUnsafeBufferPointer { denoiser.speechBandEnergy($0.baseAddress! + t * speech.rows, bins: bins) }
         }
         let rank = min(Int(Double(energies.count) * referenceQuantile), energies.count - 1)
         return try? PauseGate(reference: energies.select(rank), nFFT: nFFT, sampleRate: sampleRate)
     }
 
-    /// A stream's gate state: the last `holdFrames` openings and the last gain.
+    /// A stream's gate state: the last `holdFrames` openings and the last gain; the tracked loud
+    /// speech's band energy (0 before the first frame).
     struct State {
         var recent = [Float](repeating: 1, count: PauseGate.holdFrames)
         var next = 0
         var opening: Float = 1
+        var tracked: Float = 0
     }
+
+    /// The tracked reference after a frame whose speech estimate has band energy `e`.
+    static func track(_ reference: Float, _ e: Float) -> Float {
+        guard reference > 0 else { return e }
+        guard e > reference else { return reference * fallFactor }
+        return max(reference * riseFactor, e * powf(10, -closedBelow / 10))
+    }
+    private static let riseFactor = powf(10, trackedRise / 10), fallFactor = powf(10, -trackedFall / 10)
 
     /// Each of `frames` spectra's energy in the band (`re`, `im`, [bins × frames], leading dimension
     /// `rows`), into `energy`: the gate compares the cleaned frames' with the input's.
@@ -92,11 +113,17 @@ public struct PauseGate: Sendable, Equatable {
 
     /// Turns down the pauses among `frames` cleaned spectra (`re`, `im`, [bins × frames], leading
     /// dimension `rows`) whose band energies before the mask were `input`, in time order,
-    /// continuing from `state`.
+    /// continuing from `state`. A tracking gate needs the frames' speech estimates' band energies
+    /// (`speech`).
     func apply(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, rows: Int, frames: Int,
-               input: UnsafePointer<Float>, state: inout State) {
-        let closed = reference * powf(10, -Self.closedBelow / 10)
+               input: UnsafePointer<Float>, speech: UnsafePointer<Float>? = nil, state: inout State) {
+        let below = powf(10, -Self.closedBelow / 10)
+        var closed = reference * below
         for t in 0..<frames {
+            if tracksReference, let speech {
+                state.tracked = Self.track(state.tracked, speech[t])
+                closed = state.tracked * below
+            }
             let r = re + t * rows, i = im + t * rows
             let energy = bandEnergy(r, i)
             // By level: 0 at or under `closed`, 1 from `ramp` dB above it. By the share kept: 0 at or
@@ -119,6 +146,17 @@ public struct PauseGate: Sendable, Equatable {
 }
 
 extension Denoiser {
+    /// A speech estimate's energy over `bins` (the gate's band), brought back from the mask bases'
+    /// scale (a scale of their own per bin) to the dictionary's, that of the spectra.
+    func speechBandEnergy(_ s: UnsafePointer<Float>, bins: Range<Int>) -> Float {
+        var e: Float = 0
+        for f in bins where speechScale[f] > 0 {
+            let m = s[f] / speechScale[f]
+            e += m * m
+        }
+        return e
+    }
+
     /// The speech estimate S [bins × frames] of the first `SteadyNoise.excerptSeconds` of `signal`
     /// (one channel at the model's rate): what the steady floor and the pause gate are measured on.
     public func speechEstimate(ofBeginning signal: [Float]) -> Matrix {
@@ -127,6 +165,6 @@ extension Denoiser {
 
     /// This model with `gate` applied to its cleaned frames.
     public func withPauseGate(_ gate: PauseGate?) throws(DenoiseError) -> Denoiser {
-        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: steadyNoise, pauseGate: gate)
+        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: steadyNoise, tracksSteadyNoise: tracksSteadyNoise, pauseGate: gate)
     }
 }
