@@ -28,7 +28,8 @@ struct Run: ParsableCommand {
             '-' as the input reads standard input and '-' as the output writes standard output, as the \
             audio arrives: a WAV stream, or raw little-endian PCM with --format/--sample-rate/--channels. \
             A sample leaves at most one window, one hop and the mask's future context after it arrived \
-            (160 ms with the shipped dictionaries).
+            (160 ms with the shipped dictionaries). A stream is not adapted to; it tracks the steady \
+            floor and the pause gate's level as it goes.
             """)
 
     @Argument(help: "The noisy recording(s), or folders of them (searched recursively; the output folder mirrors their subfolders).")
