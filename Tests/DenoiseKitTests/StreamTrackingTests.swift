@@ -66,6 +66,16 @@ import Testing
         #expect(opened[50 + frames - 40] < 1, "open \(frames - 40) frames into the pause: the reference fell faster than it says")
     }
 
+    /// A floor is measured (files) or tracked (streams), never both at once.
+    @Test func aMeasuredAndATrackedFloorTogetherAreRefused() throws {
+        let (speech, white) = DenoiserTests.dictionaries
+        let floor = [Float](repeating: 0.1, count: speech.bins)
+        #expect(throws: DenoiseError.self) { try Denoiser(speech: speech, noise: [white], steadyNoise: floor, tracksSteadyNoise: true) }
+        #expect(try Denoiser(speech: speech, noise: [white], tracksSteadyNoise: true).tracksSteadyNoise)
+        let tracking = try Denoiser(speech: speech, noise: [white]).tracking(steadyFloor: false, pauseGate: true)
+        #expect(!tracking.tracksSteadyNoise && tracking.pauseGate?.tracksReference == true)
+    }
+
     /// A stream of speech in steady hiss: the tracked floor and gate take the pauses down as the
     /// measured ones do, leave the speech as it was, and the output does not depend on how the
     /// input was chunked (but for float rounding).

@@ -117,6 +117,7 @@ public struct PauseGate: Sendable, Equatable {
     /// (`speech`).
     func apply(re: UnsafeMutablePointer<Float>, im: UnsafeMutablePointer<Float>, rows: Int, frames: Int,
                input: UnsafePointer<Float>, speech: UnsafePointer<Float>? = nil, state: inout State) {
+        precondition(!tracksReference || speech != nil, "a tracking gate needs the frames' speech energies")
         let below = powf(10, -Self.closedBelow / 10)
         var closed = reference * below
         for t in 0..<frames {

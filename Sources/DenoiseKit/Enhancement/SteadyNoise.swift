@@ -63,15 +63,12 @@ extension SteadyNoise {
     /// last `subwindows` − 1 finished sub-windows' minima (a ring) with their minimum.
     struct Tracker {
         let bins: Int, subwindowFrames: Int
-        let alpha: Float, weight: Float
         var smoothed: [Float], current: [Float], finished: [Float], finishedMinimum: [Float]
         var frame = 0, next = 0
 
         init(bins: Int, frameRate: Double) {
             self.bins = bins
             subwindowFrames = max(Int((SteadyNoise.trackedWindowSeconds * frameRate / Double(SteadyNoise.subwindows)).rounded()), 1)
-            alpha = SteadyNoise.smoothing
-            weight = SteadyNoise.trackedWeight
             smoothed = [Float](repeating: 0, count: bins)
             current = [Float](repeating: .infinity, count: bins)
             finished = [Float](repeating: .infinity, count: bins * (SteadyNoise.subwindows - 1))
@@ -81,7 +78,7 @@ extension SteadyNoise {
         /// Takes the speech estimate `s` [bins] of the next frame and adds its floor's share to the
         /// frame's noise estimate `n` [bins]: N + min(S, weight × floor).
         mutating func add(speech s: UnsafePointer<Float>, to n: UnsafeMutablePointer<Float>) {
-            let a = frame == 0 ? 0 : alpha, w = weight, bins = bins
+            let a = frame == 0 ? 0 : SteadyNoise.smoothing, w = SteadyNoise.trackedWeight, bins = bins
             smoothed.withUnsafeMutableBufferPointer { smoothed in
             current.withUnsafeMutableBufferPointer { current in
             finishedMinimum.withUnsafeBufferPointer { finishedMinimum in
