@@ -76,6 +76,10 @@ struct Run: ParsableCommand {
     /// OVRL 2.66 → 2.70; xrec unchanged but ΔPESQ −0.007; streams: README), unless --no-pause-gate.
     var pauseGates: Bool { pauseGate ?? true }
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fit the model (adaptation, steady floor, pause gate, --noise auto, band) to each section of a long file, at most this many seconds long, cross-faded at the joins; 0: once, to the file's first minute.",
+                                                        valueName: "seconds"))
+    var sections = RecordingSections.seconds
+
     @OptionGroup(title: "Solve") var solve: SolveOptions
 
     @Option(parsing: .unconditional, help: "Lowest gain of the mask (0 to 1): keeps some noise, against musical noise.")
@@ -144,6 +148,9 @@ struct Run: ParsableCommand {
         }
         if !(1...AudioFile.maxChannels).contains(streamChannels) {
             throw ValidationError("channels must be between 1 and \(AudioFile.maxChannels) (got \(streamChannels))")
+        }
+        if sections != 0, !(sections >= 10 && sections <= 86_400) {
+            throw ValidationError("sections must be 0 (one fit per file) or 10 to 86400 seconds (got \(sections))")
         }
         if let jobs, jobs < 1 || jobs > 64 { throw ValidationError("jobs must be between 1 and 64 (got \(jobs))") }
         if output == "-", inputs.count > 1 { throw ValidationError("several inputs need a folder as the output, not standard output") }
@@ -235,14 +242,27 @@ struct Run: ParsableCommand {
                 throw DenoiseError.unreadableInput(path: input, reason: "--adapt needs a file, not a pipe or device")
             }
             let seconds = try cleanStream(input, to: output, noiseTo: noiseOutput, with: given, start: start)
-            return FileOutcome(duration: seconds, noise: noiseName(FileFit()), removedDB: nil, seconds: Date().timeIntervalSince(start))
+            return FileOutcome(duration: seconds, noise: noiseName([]), removedDB: nil, seconds: Date().timeIntervalSince(start))
         }
         try refuseInputAsOutput(input, [output] + (noiseOutput.map { [$0] } ?? []))
         let name = URL(fileURLWithPath: input).lastPathComponent
-        let (denoiser, fitted) = try fit(given, to: input, choices)
-        let report = try denoiser.cleanFile(input, to: output, removedTo: noiseOutput, known: fitted.known, progress: showProgress && !quiet && Console.isTerminal ? { done in
+        let progress: ((Double) -> Void)? = showProgress && !quiet && Console.isTerminal ? { done in
             Console.progress("cleaning \(name)", fraction: done)
-        } : nil)
+        } : nil
+        // Each section of the file (one for a file up to `--sections` seconds) gets its own fit.
+        var denoiser = given, fits: [FileFit] = [], report: CleaningReport
+        if fitsFiles {
+            (report, _) = try given.cleanFile(input, to: output, removedTo: noiseOutput, sections: sections == 0 ? .infinity : sections,
+                                              fitSeconds: Self.fitSeconds, fit: { (signal, whole) throws(DenoiseError) in
+                let (fitted, fit) = try self.fit(given, to: signal, isWhole: whole, of: input, choices)
+                if fits.isEmpty { denoiser = fitted }
+                fits.append(fit)
+                return (fitted, fit.known)
+            }, progress: progress)
+        } else {
+            report = try given.cleanFile(input, to: output, removedTo: noiseOutput, progress: progress)
+        }
+        let fitted = fits.first ?? FileFit()
         Console.endProgress()
         warnRepairs(input, report.repairs)
         if verbose {
@@ -258,7 +278,7 @@ struct Run: ParsableCommand {
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
                 """)
         }
-        return FileOutcome(duration: report.duration, noise: noiseName(fitted), removedDB: report.levelDropDB,
+        return FileOutcome(duration: report.duration, noise: noiseName(fits), removedDB: report.levelDropDB,
                            seconds: Date().timeIntervalSince(start))
     }
 

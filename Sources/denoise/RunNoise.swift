@@ -34,12 +34,13 @@ extension Run {
         var known: KnownActivations?
     }
 
-    /// `given` fitted to `input` as the options ask (by default, all of it); `given` itself for an
-    /// input that cannot be read ahead or read at all (the cleaning reports that, in its own words).
-    func fit(_ given: Denoiser, to input: String, _ choices: NoiseChoices) throws -> (Denoiser, FileFit) {
+    /// Whether the options ask for anything to be fitted to each file.
+    var fitsFiles: Bool { bandwidth == .auto || isAuto || adapts || steadyFloors || pauseGates }
+
+    /// `given` fitted as the options ask to `signal`, the beginning of (a section of) `input` (mono, at
+    /// the model's rate; `isWhole`: all of what will be cleaned with the result).
+    func fit(_ given: Denoiser, to signal: [Float], isWhole whole: Bool, of input: String, _ choices: NoiseChoices) throws(DenoiseError) -> (Denoiser, FileFit) {
         var fit = FileFit(chosen: isAuto ? "general" : nil), denoiser = given
-        guard bandwidth == .auto || isAuto || adapts || steadyFloors || pauseGates,
-              let signal = try? Resampler.readMono(input, at: given.sampleRate, seconds: Self.fitSeconds).signal else { return (given, fit) }
         if bandwidth == .auto, let cutoff = InputBandwidth.cutoff(signal, stft: try STFT(given.speech.stft), sampleRate: given.sampleRate) {
             var options = given.options
             options.bandwidth = cutoff
@@ -51,7 +52,6 @@ extension Run {
         guard steadyFloors || pauseGates else { return (denoiser, fit) }
         // Both are measured on the same speech estimate of the beginning (one solve, which the
         // cleaning reuses: the floor and the gate change the mask, not the activations).
-        let whole = signal.count < Int(Self.fitSeconds * Double(given.sampleRate))
         let (speech, known) = denoiser.fitBeginning(signal, isWhole: whole)
         fit.known = known
         let floor = steadyFloors ? SteadyNoise.floor(of: speech) : nil
@@ -68,7 +68,7 @@ extension Run {
 
     /// `--noise auto` (the default for files): `general`'s denoiser with its first noise dictionary
     /// replaced by the one of `choices` that fits the beginning of `signal` (from `input`) best.
-    func chooseNoise(for input: String, _ signal: [Float], _ general: Denoiser, _ choices: NoiseChoices) throws -> (Denoiser, String) {
+    func chooseNoise(for input: String, _ signal: [Float], _ general: Denoiser, _ choices: NoiseChoices) throws(DenoiseError) -> (Denoiser, String) {
         let choice = try NoiseSelection.choose(signal, speech: general.speech, candidates: choices.dictionaries, options: general.options)
         if !quiet, noise == ["auto"] || verbose {
             Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choices.names[choice.index])")
@@ -81,7 +81,7 @@ extension Run {
     /// Adaptation (the default for files): `denoiser` with noise atoms learned from the pauses of
     /// `signal` (from `input`) beside its own, and whether they were; a recording too short (or
     /// without pauses) to learn from is cleaned without them (said when --adapt was asked for).
-    func adapted(_ denoiser: Denoiser, to input: String, _ signal: [Float]) throws -> (Denoiser, Bool) {
+    func adapted(_ denoiser: Denoiser, to input: String, _ signal: [Float]) throws(DenoiseError) -> (Denoiser, Bool) {
         let learned: SpectralDictionary
         do {
             learned = try NoiseAdaptation.learn(signal, speech: denoiser.speech, noise: denoiser.noise[0], options: denoiser.options)
@@ -92,12 +92,15 @@ extension Run {
         return (try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options), true)
     }
 
-    /// The noise model a file was cleaned with, as the log and report name it.
-    func noiseName(_ fit: FileFit) -> String {
-        var parts = [fit.chosen ?? (isAuto || noise.isEmpty ? "general" : noise.joined(separator: " + "))]
+    /// The noise model a file was cleaned with (the fit of each of its sections), as the log and
+    /// report name it.
+    func noiseName(_ fits: [FileFit]) -> String {
+        let chosen = fits.compactMap(\.chosen).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        var parts = [chosen.isEmpty ? (isAuto || noise.isEmpty ? "general" : noise.joined(separator: " + ")) : chosen.joined(separator: " / ")]
         parts += noiseSample.map { "sample \(URL(fileURLWithPath: $0).lastPathComponent)" }
-        if fit.adapted { parts.append("adapted to the file") }
-        if fit.steady { parts.append("steady floor") }
+        let adapted = fits.filter(\.adapted).count
+        if adapted > 0 { parts.append(fits.count > 1 ? "adapted to \(adapted) of \(fits.count) sections" : "adapted to the file") }
+        if fits.contains(where: \.steady) { parts.append("steady floor") }
         return parts.joined(separator: " + ")
     }
 }
@@ -122,7 +125,7 @@ struct NoiseChoices: Sendable {
     }
 
     /// Candidate `index` whole, with its mask bases and layers.
-    func whole(_ index: Int) throws -> SpectralDictionary {
+    func whole(_ index: Int) throws(DenoiseError) -> SpectralDictionary {
         index == 0 ? dictionaries[0] : try SpectralDictionary.load(try ShippedDictionaries.resolveNoise(names[index]))
     }
 }

@@ -225,6 +225,7 @@ func handMadeWAV(frames: Int, declaredDataBytes: Int? = nil) -> Data {
         (["run", "a.wav", "-o", "b.wav", "--iterations", "-1"], "iterations must be between 1 and 100000 (got -1) (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "b.wav", "--sparsity", "-0.5"], "sparsity must be non-negative (got -0.5) (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "b.wav", "--gain-exponent", "0"], "gain exponent must be in (0, 8] (got 0.0) (see 'denoise run --help')"),
+        (["run", "a.wav", "-o", "b.wav", "--sections", "5"], "sections must be 0 (one fit per file) or 10 to 86400 seconds (got 5.0) (see 'denoise run --help')"),
         (["run", "a.wav"], "Missing expected argument '--output <output>' (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "b.wav", "--qqqqqqqqq"], "Unknown option '--qqqqqqqqq' (see 'denoise run --help')"),
         (["run", "a.wav", "-o", "b.wav", "--noise", "auto", "--noise", "wind"], "--noise auto cannot be combined with other --noise dictionaries (see 'denoise run --help')"),

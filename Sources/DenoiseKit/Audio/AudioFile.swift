@@ -136,6 +136,13 @@ public final class AudioFileReader {
         return got
     }
 
+    /// Moves to `frame` (from the start): the next read begins there.
+    public func seek(to frame: Int) throws(DenoiseError) {
+        guard frame >= 0, frame <= frameCount, sf_seek(file, sf_count_t(frame), SEEK_SET) == sf_count_t(frame) else {
+            throw .unreadableInput(path: path, reason: "cannot move to frame \(frame) of the \(frameCount) it declares (\(AudioFile.lastError(file)))")
+        }
+    }
+
     /// Fails when decoding stopped before `expected` frames (the header's length by default): on an
     /// error, or because the file is truncated or damaged. Never silent: a short decode would be a
     /// short output.
@@ -217,9 +224,11 @@ public enum AudioFile {
     /// Reads a whole file, or its first `limit` seconds. Integer formats are scaled to [−1, 1); NaN
     /// and ±Inf samples become 0, far out-of-range ones are clamped (counted in the returned info).
     /// A file that ends before its declared length (within what was asked for) is an error.
-    public static func read(_ path: String, seconds limit: Double? = nil) throws(DenoiseError) -> (AudioBuffer, AudioFileInfo) {
+    /// `from`: the first frame read (a later part of a long recording, `RecordingSections`).
+    public static func read(_ path: String, from start: Int = 0, seconds limit: Double? = nil) throws(DenoiseError) -> (AudioBuffer, AudioFileInfo) {
         let reader = try AudioFileReader(path)
         let channels = reader.channelCount
+        if start > 0 { try reader.seek(to: start) }
         let wanted = limit.map { Int($0 * Double(reader.sampleRate)) } ?? Int.max
         var planar = [[Float]](repeating: [], count: channels)
         // The header's length is only a claim (a damaged FLAC can declare 2^35 frames): the arrays
@@ -241,7 +250,7 @@ public enum AudioFile {
                 }
             }
         }
-        try reader.checkComplete(framesRead: total, of: min(wanted, reader.frameCount))
+        try reader.checkComplete(framesRead: start + total, of: start + min(wanted, reader.frameCount - start))
         return (AudioBuffer(sampleRate: reader.sampleRate, channels: planar),
                 AudioFileInfo(format: reader.format, repairs: reader.repairs))
     }

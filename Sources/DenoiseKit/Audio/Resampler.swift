@@ -82,11 +82,11 @@ public enum Resampler {
         return signal.withUnsafeBufferPointer { stream.process($0) } + stream.finish()
     }
 
-    /// The file `path` (or its first `seconds`) mixed down to one channel and converted to `rate`:
+    /// The file `path` (or its first `seconds`, from frame `start`) mixed down to one channel and converted to `rate`:
     /// what every model reads a recording as. Also its information and duration.
-    public static func readMono(_ path: String, at rate: Int, seconds: Double? = nil) throws(DenoiseError)
+    public static func readMono(_ path: String, at rate: Int, from start: Int = 0, seconds: Double? = nil) throws(DenoiseError)
         -> (signal: [Float], info: AudioFileInfo, duration: Double) {
-        let (audio, info) = try AudioFile.read(path, seconds: seconds)
+        let (audio, info) = try AudioFile.read(path, from: start, seconds: seconds)
         return (try resample(audio.mixedDown(), from: audio.sampleRate, to: rate), info, audio.duration)
     }
 }
