@@ -254,10 +254,13 @@ struct Run: ParsableCommand {
         if fitsFiles {
             (report, _) = try given.cleanFile(input, to: output, removedTo: noiseOutput, sections: sections == 0 ? .infinity : sections,
                                               fitSeconds: Self.fitSeconds, fit: { (signal, whole) throws(DenoiseError) in
-                let (fitted, fit) = try self.fit(given, to: signal, isWhole: whole, of: input, choices)
+                let (fitted, sectionFit) = try self.fit(given, to: signal, isWhole: whole, of: input, choices)
+                var fit = sectionFit
                 if fits.isEmpty { denoiser = fitted }
+                let known = fit.known
+                fit.known = nil   // the section's cleaning takes them; kept for every section they grew with the file
                 fits.append(fit)
-                return (fitted, fit.known)
+                return (fitted, known)
             }, progress: progress)
         } else {
             report = try given.cleanFile(input, to: output, removedTo: noiseOutput, progress: progress)

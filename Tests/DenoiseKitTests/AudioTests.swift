@@ -39,6 +39,26 @@ import Testing
         #expect(try AudioFile.read(path, seconds: 5).0.frameCount == 8000)
     }
 
+    /// Reading from a later frame (a section's fit) gives that stretch of every channel, for a
+    /// lossless file and a compressed one; a start past the end is a clear error.
+    @Test(arguments: ["wav", "flac"])
+    func readingFromAFrameGivesThatStretch(ext: String) throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let audio = AudioBuffer(sampleRate: 8000, channels: [randomSignal(count: 8000, seed: 6), randomSignal(count: 8000, seed: 7)])
+        let path = dir.appendingPathComponent("x.\(ext)").path
+        try AudioFile.write(audio, to: path)
+        let whole = try AudioFile.read(path).0, part = try AudioFile.read(path, from: 3001, seconds: 0.25).0, tail = try AudioFile.read(path, from: 7000).0
+        #expect(part.frameCount == 2000 && tail.frameCount == 1000)
+        for c in 0..<2 {
+            #expect(Array(whole.channels[c][3001..<5001]) == part.channels[c])
+            #expect(Array(whole.channels[c][7000...]) == tail.channels[c])
+        }
+        #expect(throws: DenoiseError.unreadableInput(path: path, reason: "cannot read from frame 8001: the file declares 8000")) {
+            try AudioFile.read(path, from: 8001)
+        }
+    }
+
     @Test func formatOfTheInputIsKept() throws {
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -138,8 +138,11 @@ public final class AudioFileReader {
 
     /// Moves to `frame` (from the start): the next read begins there.
     public func seek(to frame: Int) throws(DenoiseError) {
-        guard frame >= 0, frame <= frameCount, sf_seek(file, sf_count_t(frame), SEEK_SET) == sf_count_t(frame) else {
-            throw .unreadableInput(path: path, reason: "cannot move to frame \(frame) of the \(frameCount) it declares (\(AudioFile.lastError(file)))")
+        guard frame >= 0, frame <= frameCount else {
+            throw .unreadableInput(path: path, reason: "cannot read from frame \(frame): the file declares \(frameCount)")
+        }
+        guard sf_seek(file, sf_count_t(frame), SEEK_SET) == sf_count_t(frame) else {
+            throw .unreadableInput(path: path, reason: "cannot move to frame \(frame) of \(frameCount) (\(AudioFile.lastError(file)))")
         }
     }
 
