@@ -45,9 +45,17 @@ import Testing
         let whole = dir.appendingPathComponent("whole.wav").path
         try denoiser.cleanFile(input, to: whole)
         let sectioned = dir.appendingPathComponent("sections.wav").path, removed = dir.appendingPathComponent("removed.wav").path
-        var fits = 0
-        let (report, count) = try denoiser.cleanFile(input, to: sectioned, removedTo: removed, sections: 7, fitSeconds: 60, fit: { _, _ in fits += 1; return (denoiser, nil) })
-        #expect(count == 4 && fits == 4 && report.frameCount == mono.count && report.channelCount == channels)
+        var fitted: [(frames: Int, isWhole: Bool)] = []
+        let (report, count) = try denoiser.cleanFile(input, to: sectioned, removedTo: removed, sections: 7, fitSeconds: 60, fit: {
+            fitted.append(($0.count, $1)); return (denoiser, nil)
+        })
+        #expect(count == 4 && fitted.count == 4 && report.frameCount == mono.count && report.channelCount == channels)
+        // Each section is fitted on the frames it is cleaned over, not on the next sections' too.
+        let plan = RecordingSections(frames: mono.count, sampleRate: rate, seconds: 7, modelRate: denoiser.sampleRate, hop: 64)
+        for (i, fit) in fitted.enumerated() {
+            let range = plan.cleaned(i), frames = min(range.upperBound, mono.count) - range.lowerBound
+            #expect(fit.isWhole && abs(fit.frames - frames * denoiser.sampleRate / rate) <= 1, "section \(i): fitted on \(fit.frames) samples")
+        }
         let (a, _) = try AudioFile.read(whole), (b, _) = try AudioFile.read(sectioned), (r, _) = try AudioFile.read(removed), (x, _) = try AudioFile.read(input)
         for c in 0..<channels {
             #expect(b.channels[c].count == mono.count)

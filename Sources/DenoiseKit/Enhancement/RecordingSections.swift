@@ -92,10 +92,12 @@ extension Denoiser {
         let reader = try AudioFileReader(input), modelRate = sampleRate
         let plan = RecordingSections(frames: reader.frameCount, sampleRate: reader.sampleRate, seconds: seconds,
                                      modelRate: modelRate, hop: stft.configuration.hop)
+        // A section is fitted on its own frames only (at most its first `fitSeconds`), never on its
+        // neighbour's.
         func fitted(_ i: Int) throws(DenoiseError) -> (Denoiser, KnownActivations?) {
-            let range = plan.cleaned(i), end = min(range.upperBound, reader.frameCount)
-            let signal = try Resampler.readMono(input, at: modelRate, from: range.lowerBound, seconds: fitSeconds).signal
-            return try fit(signal, Double(end - range.lowerBound) < fitSeconds * Double(reader.sampleRate))
+            let range = plan.cleaned(i), length = Double(min(range.upperBound, reader.frameCount) - range.lowerBound) / Double(reader.sampleRate)
+            let signal = try Resampler.readMono(input, at: modelRate, from: range.lowerBound, seconds: min(fitSeconds, length)).signal
+            return try fit(signal, length < fitSeconds)
         }
         if plan.count == 1 {
             let (denoiser, known) = try fitted(0)
