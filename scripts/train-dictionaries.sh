@@ -17,6 +17,8 @@
 #                                                (babble_cafe, crowd, office, music; measured, not shipped)
 #   EXTRA_NOISE=DIR                             the general model also learns DIR/<type>/ (scripts/fetch-extra-noise.sh;
 #                                                a type the corpus has is merged into it)
+#   EXTRA_SPEECH=DIR                            the speech dictionary and the mask bases and layers also learn
+#                                                the voices in DIR (scripts/fetch-extra-speech.sh; measured, not shipped)
 #   TYPES_ONLY=1                                only the per-type models, beside an existing general one
 #   REUSE_UNTOUCHED=1                           with EXCLUDE: per-type models only for the types the list
 #                                                touches; the others are copied from Dictionaries/noise
@@ -32,6 +34,9 @@ bin=.build/release/denoise
 [ -x "$bin" ] || swift build -c release
 mkdir -p "$out/noise"
 speech="$out/speech.safetensors"
+# The clean speech every model learns: the corpus's training speakers (and EXTRA_SPEECH's voices).
+speech_audio=("$corpus/speech/train")
+[ -z "${EXTRA_SPEECH:-}" ] || speech_audio+=("$EXTRA_SPEECH")
 
 masks_only=${MASKS_ONLY:-}
 train() { [ -n "$masks_only" ] || "$bin" "$@"; }
@@ -56,7 +61,7 @@ fi
 if [ -n "${SPEECH:-}" ]; then
   [ "$(realpath "$SPEECH")" = "$(realpath -m "$speech")" ] || cp "$SPEECH" "$speech"
 else
-  train train-speech "$corpus/speech/train" -o "$speech" --rank "${SPEECH_RANK:-64}" --iterations 200 --seed 0 $flags
+  train train-speech "${speech_audio[@]}" -o "$speech" --rank "${SPEECH_RANK:-64}" --iterations 200 --seed 0 $flags
 fi
 
 # Mask bases see the activations of 5 frames before and after each frame (80 ms more latency).
@@ -94,7 +99,7 @@ fi
 if [ -z "${TYPES_ONLY:-}" ]; then
 train train-noise $general -o "$out/noise.safetensors" --rank 32 --iterations 200 --balance --seed 0 $flags
 "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise.safetensors" \
-    --speech "$corpus/speech/train" --noise $general -o "$out/noise.safetensors" $context --mixtures "${GENERAL_MIXTURES:-150}" --seed "${GENERAL_SEED:-0}" \
+    --speech "${speech_audio[@]}" --noise $general -o "$out/noise.safetensors" $context --mixtures "${GENERAL_MIXTURES:-150}" --seed "${GENERAL_SEED:-0}" \
     --iterations 60 $layers --layer-steps 200 $mask_flags
 fi
 
@@ -114,6 +119,6 @@ for dir in "$noise_root"/*/; do
   fi
   train train-noise "$dir" -o "$out/noise/$type.safetensors" --rank 16 --iterations 200 --seed 0 --quiet $flags
   "$bin" train-discriminative --speech-dict "$speech" --noise-dict "$out/noise/$type.safetensors" \
-      --speech "$corpus/speech/train" --noise "$dir" -o "$out/noise/$type.safetensors" $context --mixtures 60 --iterations 80 $layers --layer-steps 150 --quiet
+      --speech "${speech_audio[@]}" --noise "$dir" -o "$out/noise/$type.safetensors" $context --mixtures 60 --iterations 80 $layers --layer-steps 150 --quiet
 done
 echo "dictionaries written to $out/"
