@@ -3,7 +3,7 @@ import Testing
 @testable import DenoiseKit
 
 /// A long recording fitted and cleaned section by section (`RecordingSections`,
-/// `Denoiser.cleanFile(_:to:removedTo:modelRate:sections:fitSeconds:fit:progress:)`).
+/// `Denoiser.cleanFile(_:to:removedTo:sections:fitSeconds:fit:progress:)`).
 @Suite struct RecordingSectionsTests {
     @Test(arguments: [(1_000_003, 8000, 30.0), (480_000, 16000, 10.0), (12_345, 8000, 1.0), (999, 8000, 30.0)])
     func theWeightsOfEveryFrameSumToOne(frames: Int, rate: Int, seconds: Double) {
