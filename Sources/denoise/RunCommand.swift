@@ -265,7 +265,6 @@ struct Run: ParsableCommand {
         } else {
             report = try given.cleanFile(input, to: output, removedTo: noiseOutput, progress: progress)
         }
-        let fitted = fits.first ?? FileFit()
         Console.endProgress()
         warnRepairs(input, report.repairs)
         if verbose {
@@ -274,8 +273,8 @@ struct Run: ParsableCommand {
             Console.info("""
                 input:  \(input): \(formatSeconds(report.duration)), \(report.sampleRate) Hz, \(report.channelCount) channel(s), \(report.format.map { "\($0)" } ?? "stream")
                 speech: \(sp.label), rank \(sp.rank)
-                noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))
-                band:   \(fitted.cutoff.map { "the input holds nothing above \(String(format: "%.1f", $0 / 1000)) kHz: solved below it" } ?? (options.bandwidth.map { "solved below \(String(format: "%.1f", $0 / 1000)) kHz" } ?? "full"))
+                noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))\(fits.count > 1 ? " (the first section's)" : "")
+                band:   \(bandLine(fits))\(fits.count > 1 ? "\nsections: \(fits.count), each fitted on its own: \(noiseName(fits))" : "")
                 model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(options.iterations) iterations on \(options.bands > 0 ? "\(options.bands) bands" : "every bin")\(denoiser.trainedLayers > 0 ? " (the last \(denoiser.trainedLayers) with trained atoms)" : ""), mask power \(options.maskPower), gain exponent \(gainExponent), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")\(denoiser.context.frames > 1 ? " over frames t\(-denoiser.context.past)…t+\(denoiser.context.future)" : "")
                 output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
@@ -283,6 +282,16 @@ struct Run: ParsableCommand {
         }
         return FileOutcome(duration: report.duration, noise: noiseName(fits), removedDB: report.levelDropDB,
                            seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The band the solve saw, for `--verbose`: per section where a file's sections found different ones.
+    func bandLine(_ fits: [FileFit]) -> String {
+        func describe(_ cutoff: Double?) -> String {
+            cutoff.map { "the input holds nothing above \(String(format: "%.1f", $0 / 1000)) kHz: solved below it" }
+                ?? (options.bandwidth.map { "solved below \(String(format: "%.1f", $0 / 1000)) kHz" } ?? "full")
+        }
+        let each = fits.isEmpty ? [describe(nil)] : fits.map { describe($0.cutoff) }
+        return Set(each).count <= 1 ? each[0] : each.enumerated().map { "section \($0.offset + 1): \($0.element)" }.joined(separator: "; ")
     }
 
 }

@@ -306,6 +306,26 @@ func siSDR(_ reference: [Float], _ estimate: [Float]) -> Double {
         #expect(s.stderr == "denoise: warning: '\(short)': --adapt skipped, too short to learn its noise from its pauses: 7 frames, at least 16 are needed\n")
     }
 
+    /// `-v` on a file of several sections says that the model it lists is the first section's, how
+    /// every section was fitted, and the band of each where they differ: here the last 18 s went to
+    /// 8 kHz and back, so they hold nothing above 4 kHz.
+    @Test func verboseDescribesEverySection() throws {
+        let dir = makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fan = try AudioFile.read(Self.samples.appendingPathComponent("speech-fan.wav").path).0.channels[0]
+        let limited = try Resampler.resample(try Resampler.resample(fan + fan + fan, from: 16000, to: 8000), from: 8000, to: 16000)
+        let input = dir.appendingPathComponent("long.wav").path
+        try AudioFile.write(AudioBuffer(sampleRate: 16000, mono: fan + fan + limited.prefix(3 * fan.count)), to: input)
+        let r = try denoise(["run", input, "-o", dir.appendingPathComponent("o.wav").path, "--sections", "16", "-v"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("rank 8 (the first section's)\n"), "\(r.stderr)")
+        #expect(r.stderr.contains("sections: 2, each fitted on its own: general + adapted to 2 of 2 sections + steady floor\n"), "\(r.stderr)")
+        #expect(r.stderr.contains("band:   section 1: full; section 2: the input holds nothing above 3."), "\(r.stderr)")
+        // A file of one section says neither.
+        let one = try denoise(["run", Self.samples.appendingPathComponent("speech-fan.wav").path, "-o", dir.appendingPathComponent("p.wav").path, "-v"])
+        #expect(one.status == 0 && !one.stderr.contains("section"), "\(one.stderr)")
+    }
+
     /// Options that leave the shipped model's trained layers unused, or use them otherwise than
     /// trained, are said; the defaults say nothing.
     @Test func unusedTrainedPartsAreWarnings() throws {
