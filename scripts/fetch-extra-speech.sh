@@ -2,8 +2,9 @@
 # Fetches extra training speech: the recorded voices of Debian's hedgewars-data (GFDL-1.3, 16 voice
 # packs of short phrases, 44.1 kHz), without the 6 packs the fullband pairs are made of
 # (../shared/corpus/fullband/test_voices.txt). Each pack's phrases are joined, in order with 0.2 s
-# between them (no dither, so the files are the same each time), into utterances of about 8 s at 16 kHz mono (OUT_DIR/<pack>_NN.wav), so that the
-# discriminative training's 6 s mixtures hold speech throughout; `EXTRA_SPEECH=OUT_DIR
+# between them (no dither, so the files are the same each time), into utterances of about 8 s at
+# 16 kHz mono (OUT_DIR/<pack>_NN.wav), so that the discriminative training's 6 s mixtures hold
+# speech throughout; `EXTRA_SPEECH=OUT_DIR
 # scripts/train-dictionaries.sh` trains the speech dictionary and the general model's bases and
 # layers on them beside the corpus. Measured (README, "Quality", "Other voices in the speech model"):
 # +4.2 dB on the fullband pairs (the same game's other packs), −1.1 dB on xrec and real OVRL −0.11:

@@ -270,11 +270,12 @@ struct Run: ParsableCommand {
         if verbose {
             let elapsed = Date().timeIntervalSince(start)
             let sp = denoiser.speech
+            let sections = fits.count > 1 ? "\nsections: \(fits.count), each fitted on its own: \(noiseName(fits))" : ""
             Console.info("""
                 input:  \(input): \(formatSeconds(report.duration)), \(report.sampleRate) Hz, \(report.channelCount) channel(s), \(report.format.map { "\($0)" } ?? "stream")
                 speech: \(sp.label), rank \(sp.rank)
                 noise:  \(denoiser.noise.map { "\($0.label), rank \($0.rank)" }.joined(separator: "; "))\(fits.count > 1 ? " (the first section's)" : "")
-                band:   \(bandLine(fits))\(fits.count > 1 ? "\nsections: \(fits.count), each fitted on its own: \(noiseName(fits))" : "")
+                band:   \(bandLine(fits))\(sections)
                 model:  \(denoiser.sampleRate) Hz, n-fft \(sp.stft.nFFT), hop \(sp.stft.hop), beta \(sp.beta), \(options.iterations) iterations on \(options.bands > 0 ? "\(options.bands) bands" : "every bin")\(denoiser.trainedLayers > 0 ? " (the last \(denoiser.trainedLayers) with trained atoms)" : ""), mask power \(options.maskPower), gain exponent \(gainExponent), \(denoiser.usesMaskBases ? "discriminative mask bases" : "mask from the dictionaries")\(denoiser.context.frames > 1 ? " over frames t\(-denoiser.context.past)…t+\(denoiser.context.future)" : "")
                 output: \(output)\(noiseOutput.map { ", removed part: \($0)" } ?? "")
                 time:   \(formatSeconds(elapsed)) (\(String(format: "%.4f", elapsed / max(report.duration, 1e-9))) × real time)
