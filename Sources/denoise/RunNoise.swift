@@ -18,7 +18,9 @@ extension Run {
             if speechDictionary.kind != .speech { Console.warning("\(speechDictionary.label) is used as the speech dictionary") }
             for d in noiseDictionaries where d.kind != .noise { Console.warning("\(d.label) is used as a noise dictionary") }
         }
-        let denoiser = try Denoiser(speech: speechDictionary, noise: noiseDictionaries, options: options)
+        var denoiser = try Denoiser(speech: speechDictionary, noise: noiseDictionaries, options: options)
+        // The noise is given: whatever stands clearly above it is kept (`SpeechGuard`).
+        if !noiseSample.isEmpty { denoiser = try denoiser.withSpeechGuard(try denoiser.speechGuard(noiseSamples: noiseSample)) }
         if !quiet { for warning in denoiser.warnings { Console.warning(warning) } }
         return denoiser
     }
@@ -44,7 +46,7 @@ extension Run {
         if bandwidth == .auto, let cutoff = InputBandwidth.cutoff(signal, stft: try STFT(given.speech.stft), sampleRate: given.sampleRate) {
             var options = given.options
             options.bandwidth = cutoff
-            denoiser = try Denoiser(speech: given.speech, noise: given.noise, options: options)
+            denoiser = try Denoiser(speech: given.speech, noise: given.noise, options: options, speechGuard: given.speechGuard)
             fit.cutoff = cutoff
         }
         if isAuto { (denoiser, fit.chosen) = try chooseNoise(for: input, signal, denoiser, choices) }
@@ -58,7 +60,8 @@ extension Run {
         let gate = pauseGates ? PauseGate.measured(on: speech, denoiser: denoiser) : nil
         fit.steady = floor != nil
         if floor != nil || gate != nil {
-            denoiser = try Denoiser(speech: denoiser.speech, noise: denoiser.noise, options: denoiser.options, steadyNoise: floor, pauseGate: gate)
+            denoiser = try Denoiser(speech: denoiser.speech, noise: denoiser.noise, options: denoiser.options, steadyNoise: floor, pauseGate: gate,
+                                    speechGuard: denoiser.speechGuard)
         }
         return (denoiser, fit)
     }
@@ -75,7 +78,7 @@ extension Run {
         }
         guard choice.index > 0 else { return (general, "general") }
         return (try Denoiser(speech: general.speech, noise: [try choices.whole(choice.index)] + general.noise.dropFirst(),
-                             options: general.options), choices.names[choice.index])
+                             options: general.options, speechGuard: general.speechGuard), choices.names[choice.index])
     }
 
     /// Adaptation (the default for files): `denoiser` with noise atoms learned from the pauses of
@@ -89,7 +92,8 @@ extension Run {
             if !quiet, adapt == true { Console.warning("'\(input)': --adapt skipped, \(reason)") }
             return (denoiser, false)
         }
-        return (try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options), true)
+        return (try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options,
+                             speechGuard: denoiser.speechGuard), true)
     }
 
     /// The noise model a file was cleaned with (the fit of each of its sections), as the log and

@@ -103,12 +103,19 @@ public final class Denoiser: Sendable {
     public let tracksSteadyNoise: Bool
     /// Turns down the cleaned frames of the pauses (`PauseGate`). nil: nothing.
     public let pauseGate: PauseGate?
+    /// Keeps bins that stand clearly above the noise (`SpeechGuard`). nil: the NMF chain alone.
+    public let speechGuard: SpeechGuard?
     /// Per bin, how much larger the mask's speech bases are than the speech atoms (`scale`).
     let speechScale: [Float]
 
     public init(speech: SpectralDictionary, noise: [SpectralDictionary], options: DenoiserOptions = DenoiserOptions(),
-                steadyNoise: [Float]? = nil, tracksSteadyNoise: Bool = false, pauseGate: PauseGate? = nil) throws(DenoiseError) {
+                steadyNoise: [Float]? = nil, tracksSteadyNoise: Bool = false, pauseGate: PauseGate? = nil,
+                speechGuard: SpeechGuard? = nil) throws(DenoiseError) {
         try options.validate()
+        if let speechGuard, speechGuard.noisePower.count != speech.bins {
+            throw .invalidParameter("the speech guard needs \(speech.bins) noise powers (got \(speechGuard.noisePower.count))")
+        }
+        self.speechGuard = speechGuard
         if steadyNoise != nil, tracksSteadyNoise {
             throw .invalidParameter("a steady noise floor is either measured or tracked, not both")
         }

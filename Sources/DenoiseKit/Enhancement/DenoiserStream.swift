@@ -11,6 +11,8 @@ extension Denoiser {
         let pooled: UnsafeMutablePointer<Float>?
         /// Each masked frame's band energy before the mask, and its speech estimate's (the pause gate's).
         let gateInput: UnsafeMutablePointer<Float>, gateSpeech: UnsafeMutablePointer<Float>
+        /// The masked frames' spectra before the mask (the speech guard's input); nil without a guard.
+        let unmaskedRe: UnsafeMutablePointer<Float>?, unmaskedIm: UnsafeMutablePointer<Float>?
         let solver: ActivationSolver.Scratch
         let fft: STFT.Buffers
         private let all: [UnsafeMutablePointer<Float>]
@@ -27,9 +29,11 @@ extension Denoiser {
             pooled = d.bands.map { zeros($0.count * block) }
             gateInput = zeros(block)
             gateSpeech = zeros(block)
+            unmaskedRe = d.speechGuard == nil ? nil : zeros(bins * block)
+            unmaskedIm = d.speechGuard == nil ? nil : zeros(bins * block)
             solver = d.solver.makeScratch()
             fft = d.stft.makeBuffers()
-            all = [re, im, activations, magnitude, speech, noise, gateInput, gateSpeech] + (pooled.map { [$0] } ?? [])
+            all = [re, im, activations, magnitude, speech, noise, gateInput, gateSpeech] + [pooled, unmaskedRe, unmaskedIm].compactMap { $0 }
         }
 
         deinit { for p in all { p.deallocate() } }
@@ -56,6 +60,10 @@ extension Denoiser {
                                    re: newRe, im: newIm, v: b.magnitude, pooled: b.pooled, h: newH, fft: b.fft, scratch: b.solver)
         }
         pauseGate?.bandEnergy(re: re, im: im, rows: bins, frames: n, into: b.gateInput)
+        if let ur = b.unmaskedRe, let ui = b.unmaskedIm {
+            ur.update(from: re, count: bins * n)
+            ui.update(from: im, count: bins * n)
+        }
         speechEstimate.bases.storage.withUnsafeBufferPointer { pws in
         noiseEstimate.bases.storage.withUnsafeBufferPointer { pwn in
             // The mask's products are as large as the solve's with a wide context: split the columns
@@ -88,6 +96,9 @@ extension Denoiser {
             }
         }}
         pauseGate?.apply(re: re, im: im, rows: bins, frames: n, input: b.gateInput, speech: b.gateSpeech, state: &carry.gate)
+        if let speechGuard, let ur = b.unmaskedRe, let ui = b.unmaskedIm {
+            speechGuard.apply(re: re, im: im, inRe: ur, inIm: ui, rows: bins, frames: n, state: &carry.guardState!)
+        }
         stft.synthesize(re: re, im: im, firstFrame: first - lag, count: n, into: y, origin: outputOrigin, buffers: b.fft)
         carry.save(re: newRe + (n - lag) * bins, im: newIm + (n - lag) * bins, h: newH + (n - history) * rank)
     }
@@ -135,9 +146,11 @@ extension Denoiser {
         var re: [Float], im: [Float], h: [Float]
         var gate = PauseGate.State()
         var steady: SteadyNoise.Tracker?
+        var guardState: SpeechGuard.State?
 
-        init(bins: Int, rank: Int, context: MaskContext, steady: SteadyNoise.Tracker? = nil) {
+        init(bins: Int, rank: Int, context: MaskContext, steady: SteadyNoise.Tracker? = nil, guarded: Bool = false) {
             self.steady = steady
+            guardState = guarded ? SpeechGuard.State(bins: bins) : nil
             re = [Float](repeating: 0, count: bins * context.future)
             im = re
             h = [Float](repeating: 0, count: rank * (context.past + context.future))
@@ -159,7 +172,8 @@ extension Denoiser {
 
     func makeCarry() -> Carry {
         Carry(bins: stft.bins, rank: solver.rank, context: context,
-              steady: tracksSteadyNoise ? SteadyNoise.Tracker(bins: stft.bins, frameRate: Double(sampleRate) / Double(stft.configuration.hop)) : nil)
+              steady: tracksSteadyNoise ? SteadyNoise.Tracker(bins: stft.bins, frameRate: Double(sampleRate) / Double(stft.configuration.hop)) : nil,
+              guarded: speechGuard != nil)
     }
 }
 

@@ -120,13 +120,13 @@ extension Denoiser {
 
     /// This model with `floor` (per bin, `SteadyNoise.floor`) added to its noise estimate.
     public func withSteadyNoise(_ floor: [Float]) throws(DenoiseError) -> Denoiser {
-        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: floor, pauseGate: pauseGate)
+        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: floor, pauseGate: pauseGate, speechGuard: speechGuard)
     }
 
     /// This model for a stream, which cannot be measured beforehand: its steady floor and pause
     /// gate (each as asked) tracked as the stream goes.
     public func tracking(steadyFloor: Bool = true, pauseGate: Bool = true) throws(DenoiseError) -> Denoiser {
         try Denoiser(speech: speech, noise: noise, options: options, tracksSteadyNoise: steadyFloor,
-                     pauseGate: pauseGate ? .tracking(nFFT: stft.nFFT, sampleRate: sampleRate) : nil)
+                     pauseGate: pauseGate ? .tracking(nFFT: stft.nFFT, sampleRate: sampleRate) : nil, speechGuard: speechGuard)
     }
 }
