@@ -46,7 +46,7 @@ struct Run: ParsableCommand {
                                valueName: "dict"))
     var noise: [String] = []
 
-    @Option(help: ArgumentHelp("A noise-only recording (a few seconds of the same noise): a noise dictionary is learned from it and used beside the others; repeatable.",
+    @Option(help: ArgumentHelp("A noise-only recording (a few seconds of the same noise): a noise dictionary is learned from it and used beside the others, and whatever stands clearly above that noise is kept whole; repeatable.",
                                valueName: "file"))
     var noiseSample: [String] = []
 
