@@ -31,7 +31,7 @@ extension Run {
         if jobs == nil, workers > 1 {
             var options = first.options
             options.threads = 1
-            try reportingErrors { shared = try Denoiser(speech: first.speech, noise: first.noise, options: options, speechGuard: first.speechGuard) }
+            try reportingErrors { shared = try first.rebuilt { $0.options = options } }
         }
         // One model for every worker: each file's streams carry their own working memory.
         let model = shared

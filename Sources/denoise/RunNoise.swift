@@ -46,7 +46,7 @@ extension Run {
         if bandwidth == .auto, let cutoff = InputBandwidth.cutoff(signal, stft: try STFT(given.speech.stft), sampleRate: given.sampleRate) {
             var options = given.options
             options.bandwidth = cutoff
-            denoiser = try Denoiser(speech: given.speech, noise: given.noise, options: options, speechGuard: given.speechGuard)
+            denoiser = try given.rebuilt { $0.options = options }
             fit.cutoff = cutoff
         }
         if isAuto { (denoiser, fit.chosen) = try chooseNoise(for: input, signal, denoiser, choices) }
@@ -60,8 +60,7 @@ extension Run {
         let gate = pauseGates ? PauseGate.measured(on: speech, denoiser: denoiser) : nil
         fit.steady = floor != nil
         if floor != nil || gate != nil {
-            denoiser = try Denoiser(speech: denoiser.speech, noise: denoiser.noise, options: denoiser.options, steadyNoise: floor, pauseGate: gate,
-                                    speechGuard: denoiser.speechGuard)
+            denoiser = try denoiser.rebuilt { $0.steadyNoise = floor; $0.pauseGate = gate }
         }
         return (denoiser, fit)
     }
@@ -77,8 +76,8 @@ extension Run {
             Console.info("\(URL(fileURLWithPath: input).lastPathComponent): noise \(choices.names[choice.index])")
         }
         guard choice.index > 0 else { return (general, "general") }
-        return (try Denoiser(speech: general.speech, noise: [try choices.whole(choice.index)] + general.noise.dropFirst(),
-                             options: general.options, speechGuard: general.speechGuard), choices.names[choice.index])
+        let chosen = try choices.whole(choice.index)
+        return (try general.rebuilt { $0.noise = [chosen] + $0.noise.dropFirst() }, choices.names[choice.index])
     }
 
     /// Adaptation (the default for files): `denoiser` with noise atoms learned from the pauses of
@@ -92,8 +91,7 @@ extension Run {
             if !quiet, adapt == true { Console.warning("'\(input)': --adapt skipped, \(reason)") }
             return (denoiser, false)
         }
-        return (try Denoiser(speech: denoiser.speech, noise: denoiser.noise + [learned], options: denoiser.options,
-                             speechGuard: denoiser.speechGuard), true)
+        return (try denoiser.rebuilt { $0.noise.append(learned) }, true)
     }
 
     /// The noise model a file was cleaned with (the fit of each of its sections), as the log and

@@ -266,6 +266,35 @@ public final class Denoiser: Sendable {
         return out
     }
 
+    /// What a denoiser is made of: the arguments of `init`, everything else derives from them.
+    public struct Parts: Sendable {
+        public var speech: SpectralDictionary
+        public var noise: [SpectralDictionary]
+        public var options: DenoiserOptions
+        public var steadyNoise: [Float]?
+        public var tracksSteadyNoise: Bool
+        public var pauseGate: PauseGate?
+        public var speechGuard: SpeechGuard?
+    }
+
+    public var parts: Parts {
+        Parts(speech: speech, noise: noise, options: options, steadyNoise: steadyNoise, tracksSteadyNoise: tracksSteadyNoise,
+              pauseGate: pauseGate, speechGuard: speechGuard)
+    }
+
+    public convenience init(_ parts: Parts) throws(DenoiseError) {
+        try self.init(speech: parts.speech, noise: parts.noise, options: parts.options, steadyNoise: parts.steadyNoise,
+                      tracksSteadyNoise: parts.tracksSteadyNoise, pauseGate: parts.pauseGate, speechGuard: parts.speechGuard)
+    }
+
+    /// This model with the parts `change` sets, every other part carried over: a fit that replaces one
+    /// part (the band, the noise dictionaries, the floor) keeps the others.
+    public func rebuilt(_ change: (inout Parts) -> Void) throws(DenoiseError) -> Denoiser {
+        var parts = self.parts
+        change(&parts)
+        return try Denoiser(parts)
+    }
+
     /// Dictionaries can only be used together if they share the sample rate, the STFT and the
     /// spectrum exponent; the error names both disagreeing files and values.
     public static func checkCompatible(_ dictionaries: [SpectralDictionary]) throws(DenoiseError) {

@@ -166,7 +166,6 @@ extension Denoiser {
 
     /// This model with `gate` applied to its cleaned frames.
     public func withPauseGate(_ gate: PauseGate?) throws(DenoiseError) -> Denoiser {
-        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: steadyNoise, tracksSteadyNoise: tracksSteadyNoise, pauseGate: gate,
-                     speechGuard: speechGuard)
+        try rebuilt { $0.pauseGate = gate }
     }
 }

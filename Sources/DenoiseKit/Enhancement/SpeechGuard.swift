@@ -12,7 +12,7 @@ import Foundation
 /// where it does not, the NMF chain (mask, steady floor, pause gate) decides alone. It acts after
 /// the whole chain, so neither the floor nor the gate takes out what stands above the noise.
 ///
-/// Measured (README, "Good recordings"): on hisnr with the pairs' noise samples ΔPESQ −0.30 → +0.76,
+/// Measured (README, "`--noise-sample` keeps the voice of a good recording"): on hisnr with the pairs' noise samples ΔPESQ −0.30 → +0.76,
 /// ΔSI-SDR −7.5 → +6.2 dB, ΔSTOI −0.042 → −0.001; on xrec with noise samples of other recordings
 /// ΔPESQ +0.26 → +0.21 at equal STOI and SI-SDR. Without a noise sample the guard would need a noise
 /// power measured from the recording; a steady floor measured so let the bursts of changing noise
@@ -23,7 +23,8 @@ public struct SpeechGuard: Sendable, Equatable {
     /// is another moment of it) is not let through where it rises. With the mean, xrec pairs with
     /// noise samples lost 0.11 PESQ; with the 80 % level 0.09, with the 95 % level 0.05.
     public static let noiseQuantile = 0.95
-    /// Decision-directed smoothing: 0.9 kept more of the voice than 0.98 (hisnr ΔSTOI −0.009 → −0.001).
+    /// Decision-directed smoothing: 0.9 kept more of the voice than 0.98 (measured with a guard against
+    /// a floor measured on the recording: hisnr ΔSTOI −0.009 → −0.001).
     public static let smoothing: Float = 0.9
 
     /// Per bin, the noise's power (|X|² on the model's STFT).
@@ -39,16 +40,9 @@ public struct SpeechGuard: Sendable, Equatable {
     /// The guard of the noise in `samples` (each one channel at the model's rate, on `stft`): per bin,
     /// the `noiseQuantile` of the power over all their frames; nil when they hold no frame.
     public static func measured(_ samples: [[Float]], stft: STFT) throws(DenoiseError) -> SpeechGuard? {
-        let spectra = samples.filter { !$0.isEmpty }.map { stft.forward($0).magnitude(exponent: 2) }
-        let frames = spectra.reduce(0) { $0 + $1.cols }
-        guard frames > 0 else { return nil }
-        let q = noiseQuantile
-        var row = [Float](repeating: 0, count: frames)
-        return try SpeechGuard(noisePower: (0..<stft.bins).map { f in
-            var i = 0
-            for power in spectra { for t in 0..<power.cols { row[i] = power.storage[t * power.rows + f]; i += 1 } }
-            return row.select(min(Int(Double(frames) * q), frames - 1))
-        })
+        let power = Matrix.hstack(samples.filter { !$0.isEmpty }.map { stft.forward($0).magnitude(exponent: 2) })
+        guard power.cols > 0 else { return nil }
+        return try SpeechGuard(noisePower: power.rowQuantiles(noiseQuantile))
     }
 
     /// One stream's state: per bin, the last frame's cleaned power (the decision-directed estimate).
@@ -97,7 +91,6 @@ extension Denoiser {
 
     /// This model with `speechGuard` (nil: without one).
     public func withSpeechGuard(_ speechGuard: SpeechGuard?) throws(DenoiseError) -> Denoiser {
-        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: steadyNoise, tracksSteadyNoise: tracksSteadyNoise,
-                     pauseGate: pauseGate, speechGuard: speechGuard)
+        try rebuilt { $0.speechGuard = speechGuard }
     }
 }

@@ -24,12 +24,7 @@ public enum SteadyNoise {
     /// frames], `Denoiser.speechEstimate(ofBeginning:)`); nil when it has no frames.
     public static func floor(of s: Matrix, quantile: Double = quantile, weight: Float = weight) -> [Float]? {
         guard s.cols > 0 else { return nil }
-        let rank = min(max(Int(Double(s.cols) * quantile), 0), s.cols - 1)
-        var row = [Float](repeating: 0, count: s.cols)
-        return (0..<s.rows).map { f in
-            for t in 0..<s.cols { row[t] = s.storage[t * s.rows + f] }
-            return weight * row.select(rank)
-        }
+        return s.rowQuantiles(quantile).map { weight * $0 }
     }
 
     /// `floor(of:)` of `denoiser`'s speech estimate of the beginning of `signal` (one channel at the
@@ -120,13 +115,16 @@ extension Denoiser {
 
     /// This model with `floor` (per bin, `SteadyNoise.floor`) added to its noise estimate.
     public func withSteadyNoise(_ floor: [Float]) throws(DenoiseError) -> Denoiser {
-        try Denoiser(speech: speech, noise: noise, options: options, steadyNoise: floor, pauseGate: pauseGate, speechGuard: speechGuard)
+        try rebuilt { $0.steadyNoise = floor; $0.tracksSteadyNoise = false }
     }
 
     /// This model for a stream, which cannot be measured beforehand: its steady floor and pause
     /// gate (each as asked) tracked as the stream goes.
     public func tracking(steadyFloor: Bool = true, pauseGate: Bool = true) throws(DenoiseError) -> Denoiser {
-        try Denoiser(speech: speech, noise: noise, options: options, tracksSteadyNoise: steadyFloor,
-                     pauseGate: pauseGate ? .tracking(nFFT: stft.nFFT, sampleRate: sampleRate) : nil, speechGuard: speechGuard)
+        try rebuilt { parts in
+            parts.steadyNoise = nil
+            parts.tracksSteadyNoise = steadyFloor
+            parts.pauseGate = pauseGate ? .tracking(nFFT: stft.nFFT, sampleRate: sampleRate) : nil
+        }
     }
 }

@@ -22,3 +22,16 @@ extension Array where Element == Float {
         }
     }
 }
+
+extension Matrix {
+    /// Per row, the value at `quantile` of its columns: the `Int(cols · quantile)`-th smallest
+    /// (clamped to the row). The matrix must have a column and no NaN.
+    func rowQuantiles(_ quantile: Double) -> [Float] {
+        let rank = Swift.min(Swift.max(Int(Double(cols) * quantile), 0), cols - 1)
+        var row = [Float](repeating: 0, count: cols)
+        return (0..<rows).map { f in
+            for t in 0..<cols { row[t] = storage[t * rows + f] }
+            return row.select(rank)
+        }
+    }
+}
